@@ -1,0 +1,48 @@
+"""Ordophone: the application factory."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from logging_app import db
+from logging_app.config import ENVIRONMENT_NAMES, load_settings
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app from the environment, or from ``overrides`` on top of it (tests).
+
+    Raises ``ConfigError`` naming the variable when a value is malformed.
+    """
+    overrides = dict(overrides or {})
+    instance_path = overrides.pop("INSTANCE_PATH", None) or os.environ.get("ORDOPHONE_INSTANCE")
+    app = Flask(
+        __name__,
+        instance_path=str(instance_path) if instance_path else None,
+        instance_relative_config=True,
+        template_folder=str(PROJECT_ROOT / "templates"),
+    )
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    values: dict[str, Any] = {name: os.environ.get(name) for name in ENVIRONMENT_NAMES}
+    values.update({k: v for k, v in overrides.items() if k in ENVIRONMENT_NAMES})
+    settings = load_settings(values, Path(app.instance_path))
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        ORDOPHONE=settings,
+        MAX_CONTENT_LENGTH=10 * 1024 * 1024,
+    )
+    app.config.update({k: v for k, v in overrides.items() if k not in ENVIRONMENT_NAMES})
+
+    db.init_app(app, settings.database_url)
+
+    from logging_app import home
+
+    app.register_blueprint(home.bp)
+    return app

@@ -1,0 +1,259 @@
+"""The ``ordophone`` command line (DESIGN §6).
+
+Every command that changes something runs in one transaction and writes an audit entry whose
+actor is ``cli:<OS user>``. Bad input prints one line naming the field and exits 2, having
+written nothing.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import update_wrapper
+from typing import Any, NoReturn, TypeVar
+
+import click
+from flask import Flask
+from sqlalchemy.orm import Session
+
+from logging_app import audit, create_app, directory, orders, schema
+from logging_app.config import ConfigError
+from logging_app.db import engine_of, transaction
+from logging_app.models import LANGUAGES, USER_ROLES
+from logging_app.validation import InvalidField
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    click.echo(f"ordophone: error: {message}", err=True)
+    sys.exit(code)
+
+
+def actor() -> str:
+    """Who acts, for the audit log: the operating-system user running the command."""
+    try:
+        name = getpass.getuser()
+    except (KeyError, OSError):
+        name = str(os.getuid())
+    return f"cli:{name}"
+
+
+def with_app(func: F) -> F:
+    """Build the app once for the command (stopping on bad configuration) and pass it first."""
+
+    @click.pass_context
+    def wrapper(ctx: click.Context, /, *args: Any, **kwargs: Any) -> Any:
+        if "app" not in ctx.meta:
+            try:
+                ctx.meta["app"] = create_app()
+            except ConfigError as exc:
+                _fail(f"configuration: {exc}")
+        app: Flask = ctx.meta["app"]
+        with app.app_context():
+            return func(app, *args, **kwargs)
+
+    return update_wrapper(wrapper, func)  # type: ignore[return-value]
+
+
+@contextmanager
+def changes(app: Flask) -> Iterator[Session]:
+    """One transaction; a refused field rolls it back and exits 2 naming the field."""
+    try:
+        with transaction(app) as db:
+            yield db
+    except InvalidField as exc:
+        option = "password (standard input)" if exc.field == "password" else f"--{exc.field}"
+        _fail(f"{option}: {exc.message}")
+
+
+@click.group()
+def main() -> None:
+    """Ordophone: telephone order logger for medical imaging."""
+
+
+@main.command("init-db")
+@with_app
+def init_db(app: Flask) -> None:
+    """Create the database or bring it to the latest schema (safe to run again)."""
+    before, after = schema.upgrade(engine_of(app))
+    if before == after:
+        click.echo(f"Database already at the latest schema ({after}).")
+    else:
+        click.echo(f"Database migrated from {before or 'empty'} to {after}.")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--workers",
+    default=2 * (os.cpu_count() or 1) + 1,
+    show_default="2 × cores + 1",
+    type=click.IntRange(1, 64),
+)
+def serve(host: str, port: int, workers: int) -> None:
+    """Run Ordophone under gunicorn, a production WSGI server."""
+    from logging_app.server import run_server
+
+    try:
+        create_app()  # fail fast, before forking, on bad configuration
+    except ConfigError as exc:
+        _fail(f"configuration: {exc}")
+    run_server(host, port, workers)
+
+
+@main.group()
+def physician() -> None:
+    """Physicians (prescribers)."""
+
+
+@physician.command("add")
+@click.option("--name", required=True)
+@click.option("--licence", required=True, help="CMQ licence number (digits).")
+@click.option("--phone", required=True, help="The phone they call from (caller ID).")
+@click.option("--pin", required=True, help="4 to 8 digits, keyed on the phone.")
+@click.option("--language", default="fr", show_default=True, type=click.Choice(LANGUAGES))
+@with_app
+def physician_add(app: Flask, name: str, licence: str, phone: str, pin: str, language: str) -> None:
+    """Register a physician."""
+    with changes(app) as db:
+        added = directory.add_physician(
+            db, actor(), name=name, licence=licence, phone=phone, pin=pin, language=language
+        )
+        click.echo(f"Physician {added.licence_number} registered ({added.phone}).")
+
+
+@main.group()
+def service() -> None:
+    """Imaging services."""
+
+
+@service.command("add")
+@click.option("--name", required=True)
+@click.option("--phone", required=True)
+@click.option("--address")
+@click.option("--city")
+@click.option("--postal-code")
+@with_app
+def service_add(
+    app: Flask,
+    name: str,
+    phone: str,
+    address: str | None,
+    city: str | None,
+    postal_code: str | None,
+) -> None:
+    """Register an imaging service; prints its id alone."""
+    with changes(app) as db:
+        added = directory.add_service(
+            db,
+            actor(),
+            name=name,
+            phone=phone,
+            address=address,
+            city=city,
+            postal_code=postal_code,
+        )
+        click.echo(added.id)
+
+
+@main.group()
+def user() -> None:
+    """Portal accounts."""
+
+
+@user.command("add")
+@click.option("--username", required=True)
+@click.option("--role", required=True, type=click.Choice(USER_ROLES))
+@click.option("--physician", "physician_licence", help="Licence number (physician accounts).")
+@with_app
+def user_add(app: Flask, username: str, role: str, physician_licence: str | None) -> None:
+    """Create a portal account; the password is read from standard input."""
+    password = sys.stdin.readline().rstrip("\r\n")
+    with changes(app) as db:
+        added = directory.add_user(
+            db,
+            actor(),
+            username=username,
+            password=password,
+            role=role,
+            physician_licence=physician_licence,
+        )
+        click.echo(f"User {added.username} created ({added.role}).")
+
+
+@main.group()
+def order() -> None:
+    """Imaging orders."""
+
+
+@order.command("add")
+@click.option("--physician", "physician_licence", required=True, help="Licence number.")
+@click.option("--patient-name", required=True)
+@click.option("--patient-dob", required=True, help="YYYY-MM-DD")
+@click.option("--patient-nam", required=True, help="Health-insurance number (NAM).")
+@click.option("--exam", required=True, help="The exam as the physician would say it.")
+@click.option("--indication", required=True, help="Clinical indication.")
+@click.option("--service", "service_id", help="Service id (the patient's choice).")
+@click.option("--priority", default="routine", show_default=True)
+@click.option("--modality")
+@click.option("--region")
+@click.option("--laterality", help="left, right, bilateral or not_applicable")
+@click.option("--contrast", help="yes or no")
+@with_app
+def order_add(app: Flask, **fields: str | None) -> None:
+    """Create an order; prints its number alone."""
+    form = orders.OrderForm(**fields)  # type: ignore[arg-type]
+    with changes(app) as db:
+        created = orders.create_order(db, actor(), form)
+        click.echo(created.number)
+
+
+@order.command("show")
+@click.argument("number")
+@with_app
+def order_show(app: Flask, number: str) -> None:
+    """Print an order as JSON."""
+    with transaction(app) as db:
+        found = orders.order_by_number(db, number)
+        if found is None:
+            _fail(f"NUMBER: no order has number {number.strip()!r}")
+        click.echo(json.dumps(orders.describe_order(found), indent=2, ensure_ascii=False))
+
+
+@main.group("audit")
+def audit_group() -> None:
+    """The audit log."""
+
+
+@audit_group.command("verify")
+@with_app
+def audit_verify(app: Flask) -> None:
+    """Walk the hash chain; exit 1 naming the first entry that does not verify."""
+    with transaction(app) as db:
+        result = audit.verify(db)
+    if not result.ok:
+        click.echo(
+            f"Audit chain BROKEN at entry {result.first_bad_seq}: {result.reason} "
+            f"({result.entries} entries verified before it).",
+            err=True,
+        )
+        sys.exit(1)
+    click.echo(f"Audit chain verified: {result.entries} entries.")
+
+
+@main.command("demo-seed")
+@with_app
+def demo_seed(app: Flask) -> None:
+    """Add a fictional physician, service, clerk and order, only to an empty database."""
+    from logging_app.demo import seed_if_empty
+
+    with transaction(app) as db:
+        lines = seed_if_empty(db, actor())
+    for line in lines:
+        click.echo(line)

@@ -1,0 +1,134 @@
+"""Settings: read once, in ``create_app``, from the environment or a test's overrides.
+
+Every value has a safe embedded default except the secrets, which are generated into the
+instance folder on first run. A malformed value stops start-up with a message naming the
+variable (``ConfigError``).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+DEFAULT_TWILIO_API_BASE_URL = "https://api.twilio.com"
+DEFAULT_PUBLIC_BASE_URL = "http://127.0.0.1:5000"
+
+
+class ConfigError(Exception):
+    """A configuration value is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    secret_key: str
+    public_base_url: str
+    twilio_account_sid: str | None
+    twilio_auth_token: str | None
+    twilio_phone_number: str | None
+    twilio_api_base_url: str
+    transfer_max_prompts: int
+    transfer_timeout_seconds: int
+    record_wait_seconds: int
+
+    @property
+    def twilio_configured(self) -> bool:
+        """True when real (or explicitly given) Twilio credentials are set."""
+        return bool(self.twilio_account_sid and self.twilio_auth_token)
+
+
+def _text(values: Mapping[str, Any], name: str) -> str | None:
+    raw = values.get(name)
+    if raw is None:
+        return None
+    text = str(raw).strip()
+    return text or None
+
+
+def _positive_int(values: Mapping[str, Any], name: str, default: int) -> int:
+    text = _text(values, name)
+    if text is None:
+        return default
+    try:
+        number = int(text)
+    except ValueError:
+        raise ConfigError(f"{name}: expected a whole number, got {text!r}") from None
+    if number <= 0:
+        raise ConfigError(f"{name}: must be greater than 0, got {number}")
+    return number
+
+
+def _http_url(values: Mapping[str, Any], name: str, default: str) -> str:
+    text = _text(values, name) or default
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(
+            f"{name}: expected an absolute http(s) URL such as {default}, got {text!r}"
+        )
+    if parts.query or parts.fragment:
+        raise ConfigError(f"{name}: must not contain a query or fragment, got {text!r}")
+    return text.rstrip("/")
+
+
+def _database_url(values: Mapping[str, Any], instance_path: Path) -> str:
+    text = _text(values, "DATABASE_URL")
+    if text is None:
+        return f"sqlite:///{instance_path / 'ordophone.sqlite3'}"
+    try:
+        url = make_url(text)
+        url.get_dialect()
+    except (ArgumentError, NoSuchModuleError, ValueError) as exc:
+        raise ConfigError(f"DATABASE_URL: not a usable database URL ({exc})") from None
+    return text
+
+
+def _secret_key(values: Mapping[str, Any], instance_path: Path) -> str:
+    text = _text(values, "SECRET_KEY")
+    if text is not None:
+        if len(text) < 16:
+            raise ConfigError("SECRET_KEY: must be at least 16 characters long")
+        return text
+    key_file = instance_path / "secret_key"
+    if not key_file.exists():
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    return key_file.read_text().strip()
+
+
+def load_settings(values: Mapping[str, Any], instance_path: Path) -> Settings:
+    """Build the settings from ``values`` (the environment, or overrides on top of it)."""
+    return Settings(
+        database_url=_database_url(values, instance_path),
+        secret_key=_secret_key(values, instance_path),
+        public_base_url=_http_url(values, "PUBLIC_BASE_URL", DEFAULT_PUBLIC_BASE_URL),
+        twilio_account_sid=_text(values, "TWILIO_ACCOUNT_SID"),
+        twilio_auth_token=_text(values, "TWILIO_AUTH_TOKEN"),
+        twilio_phone_number=_text(values, "TWILIO_PHONE_NUMBER"),
+        twilio_api_base_url=_http_url(values, "TWILIO_API_BASE_URL", DEFAULT_TWILIO_API_BASE_URL),
+        transfer_max_prompts=_positive_int(values, "TRANSFER_MAX_PROMPTS", 12),
+        transfer_timeout_seconds=_positive_int(values, "TRANSFER_TIMEOUT_SECONDS", 180),
+        record_wait_seconds=_positive_int(values, "RECORD_WAIT_SECONDS", 600),
+    )
+
+
+ENVIRONMENT_NAMES = (
+    "DATABASE_URL",
+    "SECRET_KEY",
+    "PUBLIC_BASE_URL",
+    "TWILIO_ACCOUNT_SID",
+    "TWILIO_AUTH_TOKEN",
+    "TWILIO_PHONE_NUMBER",
+    "TWILIO_API_BASE_URL",
+    "TRANSFER_MAX_PROMPTS",
+    "TRANSFER_TIMEOUT_SECONDS",
+    "RECORD_WAIT_SECONDS",
+)

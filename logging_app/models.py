@@ -1,0 +1,353 @@
+"""The data model (DESIGN §4): typed SQLAlchemy 2 models.
+
+Constraints, not process locks, guard the invariants: one row per CallSid, one active
+attempt per order, one successful transmission per order, one record per (order, version,
+copy), and an append-only audit chain.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from logging_app.clock import now
+from logging_app.db import Base, UTCDateTime
+
+ORDER_STATUSES = (
+    "draft",
+    "ready",
+    "in_transmission",
+    "transmitted",
+    "awaiting_confirmation",
+    "cancelled",
+)
+ATTEMPT_OUTCOMES = (
+    "transmitted",
+    "awaiting_confirmation",
+    "refused_by_staff",
+    "no_qualified_professional",
+    "busy",
+    "no_answer",
+    "failed",
+    "abandoned",
+    "cancelled",
+)
+SUCCESSFUL_OUTCOMES = ("transmitted", "awaiting_confirmation")
+USER_ROLES = ("physician", "clerk", "admin")
+LANGUAGES = ("fr", "en")
+PRIORITIES = ("routine", "urgent")
+LATERALITIES = ("left", "right", "bilateral", "not_applicable")
+MODALITIES = (
+    "radiography",
+    "ultrasound",
+    "ct",
+    "mri",
+    "mammography",
+    "nuclear_medicine",
+    "other",
+)
+STATED_ROLES = ("radiologist", "technologist", "staff")
+COPIES = ("prescriber", "service")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Physician(Base):
+    __tablename__ = "physicians"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    licence_number: Mapped[str] = mapped_column(String(20), unique=True)
+    phone: Mapped[str] = mapped_column(String(20), unique=True)
+    pin_hash: Mapped[str] = mapped_column(String(200))
+    language: Mapped[str] = mapped_column(String(2), default="fr")
+    failed_pin_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    phone_locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+    __table_args__ = (CheckConstraint(_in("language", LANGUAGES), name="physician_language"),)
+
+
+class ImagingService(Base):
+    __tablename__ = "imaging_services"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(40), default="clinic")
+    phone: Mapped[str] = mapped_column(String(20))
+    address: Mapped[str | None] = mapped_column(String(300))
+    city: Mapped[str | None] = mapped_column(String(100))
+    postal_code: Mapped[str | None] = mapped_column(String(7))
+    accepts_verbal_orders: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    physician_id: Mapped[int | None] = mapped_column(ForeignKey("physicians.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+    physician: Mapped[Physician | None] = relationship()
+
+    __table_args__ = (
+        CheckConstraint(_in("role", USER_ROLES), name="user_role"),
+        CheckConstraint(
+            "(role = 'physician') = (physician_id IS NOT NULL)", name="user_physician_link"
+        ),
+    )
+
+
+class Order(Base):
+    __tablename__ = "orders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(8), unique=True)
+    physician_id: Mapped[int] = mapped_column(ForeignKey("physicians.id"))
+    patient_name: Mapped[str] = mapped_column(String(200))
+    patient_dob: Mapped[date] = mapped_column(Date)
+    patient_nam: Mapped[str] = mapped_column(String(12))
+    exam_text: Mapped[str] = mapped_column(Text)
+    modality: Mapped[str | None] = mapped_column(String(30))
+    body_region: Mapped[str | None] = mapped_column(String(100))
+    laterality: Mapped[str | None] = mapped_column(String(20))
+    contrast: Mapped[bool | None] = mapped_column(Boolean)
+    indication: Mapped[str] = mapped_column(Text)
+    priority: Mapped[str] = mapped_column(String(10), default="routine")
+    service_id: Mapped[int | None] = mapped_column(ForeignKey("imaging_services.id"))
+    status: Mapped[str] = mapped_column(String(30))
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+    replaces_order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)
+
+    physician: Mapped[Physician] = relationship()
+    service: Mapped[ImagingService | None] = relationship()
+    attempts: Mapped[list[TransmissionAttempt]] = relationship(
+        back_populates="order", order_by="TransmissionAttempt.id"
+    )
+
+    __table_args__ = (
+        CheckConstraint(_in("status", ORDER_STATUSES), name="order_status"),
+        CheckConstraint(_in("priority", PRIORITIES), name="order_priority"),
+        CheckConstraint(
+            f"laterality IS NULL OR {_in('laterality', LATERALITIES)}", name="order_laterality"
+        ),
+        CheckConstraint(
+            f"modality IS NULL OR {_in('modality', MODALITIES)}", name="order_modality"
+        ),
+        CheckConstraint(
+            "status IN ('draft', 'cancelled') OR service_id IS NOT NULL",
+            name="order_service_before_ready",
+        ),
+        Index("ix_orders_physician_created", "physician_id", "created_at"),
+        Index("ix_orders_created", "created_at"),
+    )
+
+
+_ACTIVE = text("outcome IS NULL")
+_SUCCESS = text(f"outcome IN {SUCCESSFUL_OUTCOMES!r}")
+
+
+class TransmissionAttempt(Base):
+    __tablename__ = "transmission_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
+    service_id: Mapped[int] = mapped_column(ForeignKey("imaging_services.id"))
+    conference_name: Mapped[str] = mapped_column(String(64), unique=True)
+    outcome: Mapped[str | None] = mapped_column(String(30))
+    authenticated_by: Mapped[str] = mapped_column(String(40))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    connected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    read_back_confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
+    read_back_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    order: Mapped[Order] = relationship(back_populates="attempts")
+    service: Mapped[ImagingService] = relationship()
+    legs: Mapped[list[CallLeg]] = relationship(back_populates="attempt", order_by="CallLeg.id")
+    confirmations: Mapped[list[Confirmation]] = relationship(order_by="Confirmation.id")
+
+    __table_args__ = (
+        CheckConstraint(
+            f"outcome IS NULL OR {_in('outcome', ATTEMPT_OUTCOMES)}", name="attempt_outcome"
+        ),
+        # One active attempt per order, and one successful transmission per order ever (R4).
+        Index(
+            "uq_attempt_active_per_order",
+            "order_id",
+            unique=True,
+            sqlite_where=_ACTIVE,
+            postgresql_where=_ACTIVE,
+        ),
+        Index(
+            "uq_attempt_success_per_order",
+            "order_id",
+            unique=True,
+            sqlite_where=_SUCCESS,
+            postgresql_where=_SUCCESS,
+        ),
+    )
+
+
+class CallLeg(Base):
+    """One telephone leg, keyed by Twilio's CallSid; holds the call flow's current step."""
+
+    __tablename__ = "call_legs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    attempt_id: Mapped[int | None] = mapped_column(ForeignKey("transmission_attempts.id"))
+    role: Mapped[str] = mapped_column(String(20))
+    physician_id: Mapped[int | None] = mapped_column(ForeignKey("physicians.id"))
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
+    from_number: Mapped[str | None] = mapped_column(String(32))
+    to_number: Mapped[str | None] = mapped_column(String(32))
+    language: Mapped[str] = mapped_column(String(2), default="fr")
+    step: Mapped[str] = mapped_column(String(40))
+    step_tries: Mapped[int] = mapped_column(Integer, default=0)
+    pin_failures: Mapped[int] = mapped_column(Integer, default=0)
+    twilio_status: Mapped[str | None] = mapped_column(String(20))
+    status_sequence: Mapped[int] = mapped_column(Integer, default=-1)
+    joined_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    left_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)
+
+    attempt: Mapped[TransmissionAttempt | None] = relationship(back_populates="legs")
+    physician: Mapped[Physician | None] = relationship()
+    order: Mapped[Order | None] = relationship()
+
+    __table_args__ = (CheckConstraint("role IN ('physician', 'professional')", name="leg_role"),)
+
+
+class Confirmation(Base):
+    """A callee's answer to "who are you?": a professional's confirmation, or a refusal."""
+
+    __tablename__ = "confirmations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("transmission_attempts.id"))
+    call_leg_id: Mapped[int] = mapped_column(ForeignKey("call_legs.id"))
+    stated_role: Mapped[str] = mapped_column(String(20))
+    permit_number: Mapped[str | None] = mapped_column(String(20))
+    spoken_name: Mapped[str | None] = mapped_column(Text)
+    name_confidence: Mapped[str | None] = mapped_column(String(20))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+    __table_args__ = (CheckConstraint(_in("stated_role", STATED_ROLES), name="stated_role"),)
+
+
+class Recording(Base):
+    __tablename__ = "recordings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("transmission_attempts.id"))
+    recording_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    url: Mapped[str | None] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(20))
+    duration_seconds: Mapped[int | None] = mapped_column(Integer)
+    channels: Mapped[int | None] = mapped_column(Integer)
+    audio_sha256: Mapped[str | None] = mapped_column(String(64))
+    audio_path: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)
+
+
+class TranscriptSegment(Base):
+    __tablename__ = "transcript_segments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("transmission_attempts.id"))
+    transcription_sid: Mapped[str] = mapped_column(String(64))
+    sequence: Mapped[int] = mapped_column(Integer)
+    track: Mapped[str] = mapped_column(String(20))
+    speaker: Mapped[str] = mapped_column(String(20))
+    text: Mapped[str] = mapped_column(Text)
+    confidence: Mapped[str | None] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+    __table_args__ = (
+        UniqueConstraint("transcription_sid", "sequence", name="uq_segment_sequence"),
+    )
+
+
+class WrittenRecord(Base):
+    """One copy of one version of the written record; never updated (R2, R8)."""
+
+    __tablename__ = "written_records"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("transmission_attempts.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    copy: Mapped[str] = mapped_column(String(20))
+    content_json: Mapped[str] = mapped_column(Text)
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    pdf: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+    __table_args__ = (
+        UniqueConstraint("order_id", "version", "copy", name="uq_record_version_copy"),
+        CheckConstraint(_in("copy", COPIES), name="record_copy"),
+    )
+
+
+class AuditEntry(Base):
+    """One link of the append-only, hash-chained audit log (triggers refuse UPDATE/DELETE)."""
+
+    __tablename__ = "audit_entries"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(120))
+    action: Mapped[str] = mapped_column(String(80))
+    object_type: Mapped[str | None] = mapped_column(String(40))
+    object_id: Mapped[str | None] = mapped_column(String(64))
+    details: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+    __table_args__ = (
+        Index("ix_audit_object", "object_type", "object_id"),
+        Index("ix_audit_actor", "actor"),
+    )
+
+
+class AuditHead(Base):
+    """The chain's head (one row): the lock every writer takes, and the anchor that reveals a
+    deleted last entry."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (CheckConstraint("id = 1", name="audit_head_single_row"),)
