@@ -1,0 +1,78 @@
+"""Shared fixtures: a real app on a real database (a SQLite file per test by default)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, func, select
+from sqlalchemy.orm import Session
+
+from logging_app import create_app, schema
+from logging_app.db import Base, engine_of
+
+TEST_SECRET = "test-secret-key-not-for-production"
+
+
+def app_overrides(tmp_path: Path) -> dict[str, object]:
+    """Settings of a test app: its own instance folder and SQLite file."""
+    return {
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'ordophone.sqlite3'}",
+        "SECRET_KEY": TEST_SECRET,
+        "TESTING": True,
+    }
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Iterator[Flask]:
+    application = create_app(app_overrides(tmp_path))
+    schema.upgrade(engine_of(application))
+    yield application
+    engine_of(application).dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def db(app: Flask) -> Iterator[Session]:
+    """A session for arranging and inspecting data, in autocommit mode: each query sees the
+    latest committed state and holds no lock while the app under test writes."""
+    engine = create_engine(app.config["ORDOPHONE"].database_url, isolation_level="AUTOCOMMIT")
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+    engine.dispose()
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path, app: Flask, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The environment under which ``ordophone`` commands see the test's database."""
+    env = {
+        "ORDOPHONE_INSTANCE": str(tmp_path / "instance"),
+        "DATABASE_URL": app.config["ORDOPHONE"].database_url,
+        "SECRET_KEY": TEST_SECRET,
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return env
+
+
+@pytest.fixture
+def runner(cli_env: dict[str, str]) -> CliRunner:
+    return CliRunner()
+
+
+def row_counts(session: Session) -> dict[str, int]:
+    """How many rows each table holds: refusals must leave these unchanged."""
+    session.expire_all()
+    return {
+        table.name: session.scalar(select(func.count()).select_from(table)) or 0
+        for table in Base.metadata.sorted_tables
+    }
