@@ -29,6 +29,7 @@ from reportlab.platypus import (
 
 from . import pdf_format as f
 from . import pdf_layout as layout
+from .pdf_fonts import FONT, register_fonts
 
 Copy = Literal["prescriber", "service"]
 
@@ -45,7 +46,7 @@ BANNERS: dict[str, tuple[str, str]] = {
         "Copy for the imaging service's file",
     ),
 }
-_SHORT_BANNERS = {
+SHORT_BANNERS = {
     "prescriber": "Copie prescripteur / Prescriber copy",
     "service": "Copie service d'imagerie / Imaging service copy",
 }
@@ -79,6 +80,7 @@ def render_record(content: Mapping[str, Any], copy: Copy) -> bytes:
         raise ValueError(f"unknown copy: {copy!r}")
     if content.get("schema") != SCHEMA:
         raise ValueError(f"unsupported record schema: {content.get('schema')!r}")
+    register_fonts()
     digest = content_sha256(content)
     buffer = io.BytesIO()
     doc = BaseDocTemplate(
@@ -93,7 +95,7 @@ def render_record(content: Mapping[str, Any], copy: Copy) -> bytes:
         subject=str(content["order"]["number"]),
         creator=f"Ordophone ({SCHEMA})",
         invariant=1,
-        initialFontName=layout.register_fonts(),
+        initialFontName=FONT,
         lang="fr-CA",
         displayDocTitle=1,
     )
@@ -121,7 +123,7 @@ def _story(content: Mapping[str, Any], copy: Copy, digest: str) -> list[Flowable
     return [
         Paragraph(
             "Ordonnance verbale d'imagerie médicale<br/>"
-            f'<font name="{layout.FONT}" size="12" color="{f.ENGLISH_COLOUR}">'
+            f'<font name="{FONT}" size="12" color="{f.ENGLISH_COLOUR}">'
             "/ Verbal imaging order — record</font>",
             s.title,
         ),
@@ -446,4 +448,4 @@ def _draw_running_text(canvas: Canvas, doc: Any, *, content: Mapping[str, Any], 
     """Order, copy and patient on every page, so that a loose page still identifies itself."""
     order = f"N° / No. {content['order']['number']} · version {content['version']}"
     patient = f"Patient : {content['patient']['name']} · NAM {content['patient']['nam']}"
-    layout.draw_running_text(canvas, order, _SHORT_BANNERS[copy], patient)
+    layout.draw_running_text(canvas, order, SHORT_BANNERS[copy], patient)

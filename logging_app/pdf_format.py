@@ -11,15 +11,14 @@ from datetime import datetime
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
+from .pdf_fonts import printable
+
 MONTREAL = ZoneInfo("America/Montreal")
 
 # Our own muted colour for the English half of a bilingual label.
 ENGLISH_COLOUR = "#4a5560"
 
 _ZONE_NAMES = {"EST": "HNE/EST", "EDT": "HAE/EDT"}
-
-_C0_CONTROLS = {code: " " for code in range(0x20) if chr(code) not in "\n\t"}
-_C0_CONTROLS[0x7F] = " "
 
 AUTHENTICATION = {
     "caller_id_and_pin": ("Afficheur et NIP", "Caller ID and PIN"),
@@ -65,9 +64,8 @@ NO = ("Non", "No")
 
 
 def text(value: object) -> str:
-    """Escape user text for a Paragraph; line breaks are kept, control characters blanked."""
-    cleaned = str(value).translate(_C0_CONTROLS)
-    return escape(cleaned).replace("\t", " ").replace("\n", "<br/>")
+    """User text as Paragraph markup: escaped, printable in our font, line breaks kept."""
+    return escape(printable(str(value))).replace("\t", " ").replace("\n", "<br/>")
 
 
 def bilingual(french: str, english: str) -> str:

@@ -1,27 +1,22 @@
-"""The look of the written record: embedded fonts, styles, tables and the page furniture.
-
-Fonts are Bitstream Vera, shipped inside the reportlab wheel, so the record renders the same
-on a fresh machine and every glyph is embedded (the standard 14 PDF fonts are not). Vera
-covers Latin, Greek and Cyrillic; other scripts (Arabic, Hebrew, CJK) print as empty boxes
-but keep their Unicode mapping, so the text still extracts and searches correctly.
+"""The look of the written record: styles, tables and the page furniture (header, footer,
+page x of y). Fonts and what they can print are in `pdf_fonts`.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
-import reportlab
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import letter
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import inch
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Paragraph, Spacer, Table, TableStyle
+
+from .pdf_fonts import FONT, FONT_BOLD, FONT_ITALIC, printable, register_fonts
 
 PAGE_SIZE = letter  # Québec clinics file Letter paper
 PAGE_WIDTH, PAGE_HEIGHT = PAGE_SIZE
@@ -30,11 +25,6 @@ MARGIN_TOP = 0.85 * inch
 MARGIN_BOTTOM = 0.8 * inch
 FRAME_WIDTH = PAGE_WIDTH - 2 * MARGIN_X
 KEY_WIDTH = 2.25 * inch
-
-FONT = "OrdophoneVera"
-FONT_BOLD = "OrdophoneVera-Bold"
-FONT_ITALIC = "OrdophoneVera-Italic"
-FONT_BOLD_ITALIC = "OrdophoneVera-BoldItalic"
 
 INK = colors.HexColor("#1b2430")
 MUTED = colors.HexColor("#4a5560")
@@ -50,23 +40,6 @@ BANNER_COLOURS = {
 }
 CERTIFICATION_COLOURS = ("#f4f6f8", "#8a97a4")
 TRANSCRIPT_WIDTHS = (24.0, 92.0, FRAME_WIDTH - 24.0 - 92.0 - 64.0, 64.0)
-
-
-@functools.cache
-def register_fonts() -> str:
-    """Register the Vera family once per process (parsing a TTF costs milliseconds)."""
-    folder = Path(reportlab.__file__).parent / "fonts"
-    for name, file in (
-        (FONT, "Vera.ttf"),
-        (FONT_BOLD, "VeraBd.ttf"),
-        (FONT_ITALIC, "VeraIt.ttf"),
-        (FONT_BOLD_ITALIC, "VeraBI.ttf"),
-    ):
-        pdfmetrics.registerFont(TTFont(name, str(folder / file)))
-    pdfmetrics.registerFontFamily(
-        FONT, normal=FONT, bold=FONT_BOLD, italic=FONT_ITALIC, boldItalic=FONT_BOLD_ITALIC
-    )
-    return FONT
 
 
 class Styles:
@@ -244,6 +217,7 @@ def gap(points: float = 4) -> Spacer:
 
 def fit(value: str, font: str, size: float, width: float) -> str:
     """Shorten running-header text that would overflow its place, marking the cut."""
+    value = " ".join(printable(value).split())
     if pdfmetrics.stringWidth(value, font, size) <= width:
         return value
     while value and pdfmetrics.stringWidth(value + "…", font, size) > width:
