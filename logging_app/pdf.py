@@ -24,7 +24,6 @@ from reportlab.platypus import (
     Frame,
     KeepTogether,
     PageTemplate,
-    Paragraph,
 )
 
 from . import pdf_format as f
@@ -121,13 +120,13 @@ def render_record(content: Mapping[str, Any], copy: Copy) -> bytes:
 def _story(content: Mapping[str, Any], copy: Copy, digest: str) -> list[Flowable]:
     s = layout.styles()
     return [
-        Paragraph(
+        layout.Text(
             "Ordonnance verbale d'imagerie médicale<br/>"
             f'<font name="{FONT}" size="12" color="{f.ENGLISH_COLOUR}">'
             "/ Verbal imaging order — record</font>",
             s.title,
         ),
-        Paragraph(
+        layout.Text(
             f"{f.bilingual('Émis le', 'Issued')} : {f.local_time(content['issued_at'])}"
             f" — {f.bilingual('heure de Montréal', 'Montreal time')}",
             s.subtitle,
@@ -151,7 +150,7 @@ def _banner(copy: Copy) -> Flowable:
     background, ink = layout.BANNER_COLOURS[copy]
     french, english = BANNERS[copy]
     markup = f'<font color="{ink}">{french}<br/>/ {english}</font>'
-    return layout.boxed([Paragraph(markup, layout.styles().banner)], background, ink)
+    return layout.boxed([layout.Text(markup, layout.styles().banner)], background, ink)
 
 
 def _summary(content: Mapping[str, Any]) -> Flowable:
@@ -378,11 +377,11 @@ def _certification_section(prescriber: Mapping[str, Any], digest: str) -> Flowab
     )
     certification = layout.boxed(
         [
-            Paragraph(CERTIFICATION_FR, s.certification),
+            layout.Text(CERTIFICATION_FR, s.certification),
             layout.gap(3),
-            Paragraph(CERTIFICATION_EN, s.translation),
+            layout.Text(CERTIFICATION_EN, s.translation),
             layout.gap(5),
-            Paragraph(signed, s.body),
+            layout.Text(signed, s.body),
         ],
         *layout.CERTIFICATION_COLOURS,
     )
@@ -423,7 +422,7 @@ def _transcript_section(transcript: Sequence[Mapping[str, Any]]) -> list[Flowabl
     if not transcript:
         return [
             heading,
-            Paragraph(f.bilingual("Aucune transcription", "No transcript"), layout.styles().body),
+            layout.Text(f.bilingual("Aucune transcription", "No transcript"), layout.styles().body),
         ]
     rows = [
         (

@@ -42,6 +42,24 @@ CERTIFICATION_COLOURS = ("#f4f6f8", "#8a97a4")
 TRANSCRIPT_WIDTHS = (24.0, 92.0, FRAME_WIDTH - 24.0 - 92.0 - 64.0, 64.0)
 
 
+class Text(Paragraph):  # type: ignore[misc]  # reportlab is untyped
+    """A Paragraph that remembers its last layout.
+
+    Tables wrap each cell to measure it, again to draw it, and again when a row is tested
+    against the space left on the page; line breaking is most of a record's rendering time,
+    and it depends only on the width, so a repeated width reuses the lines already broken.
+    """
+
+    _wrapped_width: float | None = None
+    _wrapped_size: tuple[float, float] = (0.0, 0.0)
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
+        if availWidth != self._wrapped_width:
+            self._wrapped_size = super().wrap(availWidth, availHeight)
+            self._wrapped_width = availWidth
+        return self._wrapped_size
+
+
 class Styles:
     """Paragraph styles of the record, built once after the fonts are registered."""
 
@@ -93,7 +111,7 @@ def heading(french: str, english: str, *, keep_with_next: bool = True) -> Paragr
     """A section heading; long sections start on a new page only if little room is left."""
     s = styles()
     markup = f'{french} <font name="{FONT}" color="#4a5560">/ {english}</font>'
-    return Paragraph(markup, s.heading if keep_with_next else s.heading_alone)
+    return Text(markup, s.heading if keep_with_next else s.heading_alone)
 
 
 # The transcript starts on a new page unless this much room is left for its first rows.
@@ -123,7 +141,7 @@ def key_value_table(rows: Sequence[tuple[str, str | Flowable]]) -> Table:
     """A section's two columns: the bilingual label, then the value (markup or a flowable)."""
     s = styles()
     data = [
-        [Paragraph(key, s.key), value if isinstance(value, Flowable) else Paragraph(value, s.body)]
+        [Text(key, s.key), value if isinstance(value, Flowable) else Text(value, s.body)]
         for key, value in rows
     ]
     return Table(
@@ -140,8 +158,8 @@ def listing_table(
 ) -> Table:
     """Rows of a list (the transcript), header repeated on each page, rows striped."""
     s = styles()
-    data = [[Paragraph(cell, s.key) for cell in header]]
-    data.extend([Paragraph(cell, s.body) for cell in row] for row in rows)
+    data = [[Text(cell, s.key) for cell in header]]
+    data.extend([Text(cell, s.body) for cell in row] for row in rows)
     style = TableStyle(
         [
             *_CELLS,
@@ -169,8 +187,8 @@ def summary_table(cells: Sequence[tuple[str, str]], shares: Sequence[float]) -> 
     """The record's identity at a glance: small labels above large values."""
     s = styles()
     data = [
-        [Paragraph(label, s.summary_key) for label, _ in cells],
-        [Paragraph(value, s.summary_value) for _, value in cells],
+        [Text(label, s.summary_key) for label, _ in cells],
+        [Text(value, s.summary_value) for _, value in cells],
     ]
     return Table(
         data,
