@@ -29,6 +29,7 @@ from reportlab.platypus import (
 from . import pdf_format as f
 from . import pdf_layout as layout
 from .pdf_fonts import FONT, register_fonts
+from .pdf_page import NumberedCanvas, draw_running_text
 
 Copy = Literal["prescriber", "service"]
 
@@ -110,9 +111,7 @@ def render_record(content: Mapping[str, Any], copy: Copy) -> bytes:
     )
     running = functools.partial(_draw_running_text, content=content, copy=copy)
     doc.addPageTemplates([PageTemplate(id="record", frames=[frame], onPage=running)])
-    canvasmaker = functools.partial(
-        layout.NumberedCanvas, creation_date=f.pdf_date(content["issued_at"])
-    )
+    canvasmaker = functools.partial(NumberedCanvas, creation_date=f.pdf_date(content["issued_at"]))
     doc.build(_story(content, copy, digest), canvasmaker=canvasmaker)
     return buffer.getvalue()
 
@@ -122,13 +121,15 @@ def _story(content: Mapping[str, Any], copy: Copy, digest: str) -> list[Flowable
     return [
         layout.Text(
             "Ordonnance verbale d'imagerie médicale<br/>"
-            f'<font name="{FONT}" size="12" color="{f.ENGLISH_COLOUR}">'
+            f'<font name="{FONT}" size="12" color="{layout.MUTED_HEX}">'
             "/ Verbal imaging order — record</font>",
             s.title,
         ),
         layout.Text(
-            f"{f.bilingual('Émis le', 'Issued')} : {f.local_time(content['issued_at'])}"
-            f" — {f.bilingual('heure de Montréal', 'Montreal time')}",
+            layout.markup(
+                f"{f.bilingual('Émis le', 'Issued')} : {f.local_time(content['issued_at'])}"
+                f" — {f.bilingual('heure de Montréal', 'Montreal time')}"
+            ),
             s.subtitle,
         ),
         _banner(copy),
@@ -155,22 +156,28 @@ def _banner(copy: Copy) -> Flowable:
 
 def _summary(content: Mapping[str, Any]) -> Flowable:
     order = content["order"]
-    priority = f.stacked(*f.words(f.PRIORITY, order["priority"], "order.priority"))
+    priority = layout.stacked(*f.words(f.PRIORITY, order["priority"], "order.priority"))
     if order["priority"] == "urgent":
         priority = f'<font color="{layout.URGENT}">{priority}</font>'
     cells = [
-        (f.bilingual("N° d'ordonnance", "Order no."), f.text(order["number"])),
-        (f.bilingual("Version du dossier", "Record version"), f.text(content["version"])),
+        (
+            layout.two_tone("N° d'ordonnance", "Order no."),
+            layout.markup(f.text(order["number"])),
+        ),
+        (
+            layout.two_tone("Version du dossier", "Record version"),
+            layout.markup(f.text(content["version"])),
+        ),
         (f.bilingual("Priorité", "Priority"), priority),
         (
             f.bilingual("Résultat", "Outcome"),
-            f.stacked(*f.words(f.OUTCOME, content["outcome"], "outcome")),
+            layout.stacked(*f.words(f.OUTCOME, content["outcome"], "outcome")),
         ),
     ]
     return layout.summary_table(cells, shares=(0.26, 0.18, 0.22, 0.34))
 
 
-def _section(french: str, english: str, rows: Sequence[tuple[str, str]]) -> list[Flowable]:
+def _section(french: str, english: str, rows: Sequence[layout.Row]) -> list[Flowable]:
     return [layout.heading(french, english), layout.key_value_table(rows)]
 
 
@@ -183,7 +190,7 @@ def _order_section(content: Mapping[str, Any]) -> list[Flowable]:
         version = f.text(previous["version"])
         follows = (
             f"{f.bilingual(f'Fait suite à la version {version}', f'Follows version {version}')}"
-            f"<br/>SHA-256 : {f.grouped_hex(previous['content_sha256'])}"
+            f"\nSHA-256 : {f.grouped_hex(previous['content_sha256'])}"
         )
     return _section(
         "Ordonnance",
@@ -261,7 +268,8 @@ def _service_section(service: Mapping[str, Any]) -> list[Flowable]:
         [
             (
                 f.bilingual("Choix", "Choice"),
-                f"<b>{f.bilingual(*CHOSEN_BY_PATIENT)}</b>",
+                f.bilingual(*CHOSEN_BY_PATIENT),
+                True,
             ),
             (f.bilingual("Nom", "Name"), f.text(service["name"])),
             (f.bilingual("Téléphone", "Telephone"), f.text(shown)),
@@ -276,7 +284,7 @@ def _service_section(service: Mapping[str, Any]) -> list[Flowable]:
 def _professional_section(
     professional: Mapping[str, Any] | None, refusals: Sequence[Mapping[str, Any]]
 ) -> list[Flowable]:
-    refused = "<br/>".join(
+    refused = "\n".join(
         f.choice(f.REFUSAL_ROLE, refusal["role"], "refusals.role")
         + f" — {f.local_time(refusal['at'])}"
         for refusal in refusals
@@ -300,9 +308,8 @@ def _professional_section(
         name = f.text(professional["name"])
         if professional["name_confidence"] not in (None, ""):
             name += (
-                f' <font color="{f.ENGLISH_COLOUR}">('
-                f"{f.bilingual('confiance de la reconnaissance', 'recognition confidence')} "
-                f"{f.confidence(professional['name_confidence'])})</font>"
+                f" ({f.bilingual('confiance de la reconnaissance', 'recognition confidence')} "
+                f"{f.confidence(professional['name_confidence'])})"
             )
         rows = [
             (
@@ -381,7 +388,7 @@ def _certification_section(prescriber: Mapping[str, Any], digest: str) -> Flowab
             layout.gap(3),
             layout.Text(CERTIFICATION_EN, s.translation),
             layout.gap(5),
-            layout.Text(signed, s.body),
+            layout.Text(layout.markup(signed), s.body),
         ],
         *layout.CERTIFICATION_COLOURS,
     )
@@ -389,7 +396,8 @@ def _certification_section(prescriber: Mapping[str, Any], digest: str) -> Flowab
         [
             (
                 f.bilingual("SHA-256 du contenu", "Content SHA-256"),
-                f"<b>{f.grouped_hex(digest)}</b>",
+                f.grouped_hex(digest),
+                True,
             ),
             (
                 f.bilingual("Calculé sur", "Computed over"),
@@ -422,7 +430,9 @@ def _transcript_section(transcript: Sequence[Mapping[str, Any]]) -> list[Flowabl
     if not transcript:
         return [
             heading,
-            layout.Text(f.bilingual("Aucune transcription", "No transcript"), layout.styles().body),
+            layout.Text(
+                layout.two_tone("Aucune transcription", "No transcript"), layout.styles().body
+            ),
         ]
     rows = [
         (
@@ -447,4 +457,4 @@ def _draw_running_text(canvas: Canvas, doc: Any, *, content: Mapping[str, Any], 
     """Order, copy and patient on every page, so that a loose page still identifies itself."""
     order = f"N° / No. {content['order']['number']} · version {content['version']}"
     patient = f"Patient : {content['patient']['name']} · NAM {content['patient']['nam']}"
-    layout.draw_running_text(canvas, order, SHORT_BANNERS[copy], patient)
+    draw_running_text(canvas, order, SHORT_BANNERS[copy], patient)

@@ -74,3 +74,46 @@ def _substitute(char: str, covered: frozenset[int]) -> str:
     if category in ("Zl", "Zp"):
         return "\n"
     return f"[U+{code:04X}]"
+
+
+def wrap_lines(value: str, font: str, size: float, width: float) -> str:
+    """Break plain text into lines no wider than `width`, for a table cell to draw.
+
+    Tables draw plain strings line by line, far faster than a Paragraph (no markup to
+    parse, nothing to escape); this does the Paragraph's other job, word wrapping. Runs of
+    spaces collapse, line breaks stay, and a word longer than a line is cut.
+    """
+    space = pdfmetrics.stringWidth(" ", font, size)
+    lines: list[str] = []
+    for paragraph in value.split("\n"):
+        line: list[str] = []
+        used = -space
+        for word in paragraph.split():
+            word_width = pdfmetrics.stringWidth(word, font, size)
+            if word_width > width:
+                *whole, word = _cut(word, font, size, width)
+                if line:
+                    lines.append(" ".join(line))
+                lines.extend(whole)
+                line, used = [], -space
+                word_width = pdfmetrics.stringWidth(word, font, size)
+            elif line and used + space + word_width > width:
+                lines.append(" ".join(line))
+                line, used = [], -space
+            line.append(word)
+            used += space + word_width
+        lines.append(" ".join(line))
+    return "\n".join(lines)
+
+
+def _cut(word: str, font: str, size: float, width: float) -> list[str]:
+    pieces: list[str] = []
+    start, used = 0, 0.0
+    for index, char in enumerate(word):
+        char_width = pdfmetrics.stringWidth(char, font, size)
+        if used + char_width > width and index > start:
+            pieces.append(word[start:index])
+            start, used = index, 0.0
+        used += char_width
+    pieces.append(word[start:])
+    return pieces

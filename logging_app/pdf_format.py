@@ -1,22 +1,18 @@
 """How the written record says things: bilingual labels and values formatted for print.
 
-Everything here returns reportlab paragraph markup: user text goes through `text()`,
-which escapes it, so a patient named ``<b>O'Brien & Co</b>`` prints as typed.
-Labels are ours and contain no markup characters except the tags we write.
+Everything here returns plain text (never markup): user text goes through `text()`, which
+keeps only what the font can draw. Whoever puts text into a Paragraph escapes it
+(`pdf_layout.markup`); table cells take it as it is.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
 from .pdf_fonts import printable
 
 MONTREAL = ZoneInfo("America/Montreal")
-
-# Our own muted colour for the English half of a bilingual label.
-ENGLISH_COLOUR = "#4a5560"
 
 _ZONE_NAMES = {"EST": "HNE/EST", "EDT": "HAE/EDT"}
 
@@ -64,15 +60,13 @@ NO = ("Non", "No")
 
 
 def text(value: object) -> str:
-    """User text as Paragraph markup: escaped, printable in our font, line breaks kept."""
-    return escape(printable(str(value))).replace("\t", " ").replace("\n", "<br/>")
+    """User text as the record prints it (see `pdf_fonts.printable`)."""
+    return printable(str(value))
 
 
 def bilingual(french: str, english: str) -> str:
-    """French first, English beside it in a quieter colour (both are our own wording)."""
-    if french == english:
-        return french
-    return f'{french} <font color="{ENGLISH_COLOUR}">/ {english}</font>'
+    """French first, English beside it."""
+    return french if french == english else f"{french} / {english}"
 
 
 def pair(words: tuple[str, str]) -> str:
@@ -91,11 +85,6 @@ def words(table: dict[str, tuple[str, str]], value: object, field: str) -> tuple
 
 def choice(table: dict[str, tuple[str, str]], value: object, field: str) -> str:
     return pair(words(table, value, field))
-
-
-def stacked(french: str, english: str) -> str:
-    """French, with English in small type beneath (the summary's large values)."""
-    return f'{french}<br/><font size="8" color="{ENGLISH_COLOUR}">/ {english}</font>'
 
 
 def laterality(value: object) -> str:
@@ -168,7 +157,7 @@ def grouped_hex(digest: object) -> str:
     """A hash in groups of eight, four groups a line, so that a clerk can compare it by eye."""
     value = str(digest)
     groups = [text(value[i : i + 8]) for i in range(0, len(value), 8)]
-    return "<br/>".join(" ".join(groups[i : i + 4]) for i in range(0, len(groups), 4))
+    return "\n".join(" ".join(groups[i : i + 4]) for i in range(0, len(groups), 4))
 
 
 def pdf_date(value: str) -> str:

@@ -1,5 +1,7 @@
-"""The look of the written record: styles, tables and the page furniture (header, footer,
-page x of y). Fonts and what they can print are in `pdf_fonts`.
+"""The look of the written record: styles, the tables of its sections and markup helpers.
+
+Fonts and what they can print are in `pdf_fonts`; header, footer and page x of y in
+`pdf_page`.
 """
 
 from __future__ import annotations
@@ -7,16 +9,15 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from typing import Any
+from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import letter
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import inch
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Paragraph, Spacer, Table, TableStyle
 
-from .pdf_fonts import FONT, FONT_BOLD, FONT_ITALIC, printable, register_fonts
+from .pdf_fonts import FONT, FONT_BOLD, FONT_ITALIC, register_fonts, wrap_lines
 
 PAGE_SIZE = letter  # Québec clinics file Letter paper
 PAGE_WIDTH, PAGE_HEIGHT = PAGE_SIZE
@@ -25,9 +26,11 @@ MARGIN_TOP = 0.85 * inch
 MARGIN_BOTTOM = 0.8 * inch
 FRAME_WIDTH = PAGE_WIDTH - 2 * MARGIN_X
 KEY_WIDTH = 2.25 * inch
+_PAD_X = 5
 
 INK = colors.HexColor("#1b2430")
-MUTED = colors.HexColor("#4a5560")
+MUTED_HEX = "#4a5560"
+MUTED = colors.HexColor(MUTED_HEX)
 RULE = colors.HexColor("#b8c2cc")
 KEY_SHADE = colors.HexColor("#f1f4f7")
 STRIPE = colors.HexColor("#f7f9fb")
@@ -107,11 +110,28 @@ def styles() -> Styles:
     return Styles()
 
 
-def heading(french: str, english: str, *, keep_with_next: bool = True) -> Paragraph:
-    """A section heading; long sections start on a new page only if little room is left."""
+def markup(plain: str) -> str:
+    """Plain text made safe for a Paragraph, which parses markup; line breaks kept."""
+    return escape(plain).replace("\n", "<br/>")
+
+
+def two_tone(french: str, english: str) -> str:
+    """Paragraph markup: French, then English beside it in a quieter colour."""
+    if french == english:
+        return markup(french)
+    return f'{markup(french)} <font color="{MUTED_HEX}">/ {markup(english)}</font>'
+
+
+def stacked(french: str, english: str) -> str:
+    """Paragraph markup: French, with English in small type beneath (the summary's values)."""
+    return f'{markup(french)}<br/><font size="8" color="{MUTED_HEX}">/ {markup(english)}</font>'
+
+
+def heading(french: str, english: str, *, keep_with_next: bool = True) -> Text:
+    """A section heading, kept with what follows unless the section is long."""
     s = styles()
-    markup = f'{french} <font name="{FONT}" color="#4a5560">/ {english}</font>'
-    return Text(markup, s.heading if keep_with_next else s.heading_alone)
+    text = f'{markup(french)} <font name="{FONT}" color="{MUTED_HEX}">/ {markup(english)}</font>'
+    return Text(text, s.heading if keep_with_next else s.heading_alone)
 
 
 # The transcript starts on a new page unless this much room is left for its first rows.
@@ -120,34 +140,51 @@ MIN_LISTING_START = 1.6 * inch
 # A row may split across pages only if at least this much of it fits (points).
 _MIN_ROW_SPLIT = 24
 
-# Every table names its font: reportlab's cell default is Helvetica, which is not embedded.
-_CELLS = [("FONTNAME", (0, 0), (-1, -1), FONT), ("VALIGN", (0, 0), (-1, -1), "TOP")]
+# Table cells hold plain strings (see `wrap_lines`). Every table names its font, since
+# reportlab's default is Helvetica, which is not embedded. Leading is 1.2 x the size
+# because that is what a table assumes when it splits a long cell across pages.
+_PADDING = [
+    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+    ("LEFTPADDING", (0, 0), (-1, -1), _PAD_X),
+    ("RIGHTPADDING", (0, 0), (-1, -1), _PAD_X),
+    ("TOPPADDING", (0, 0), (-1, -1), 3),
+    ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
+]
+_KEY_FONT = ("FONT", FONT, 8.5, 8.5 * 1.2)
+_VALUE_FONT = ("FONT", FONT, 9, 9 * 1.2)
 
-_KEY_VALUE_STYLE = TableStyle(
-    [
-        *_CELLS,
+
+def _lines(value: str, font: str, size: float, column: float) -> str:
+    return wrap_lines(value, font, size, column - 2 * _PAD_X)
+
+
+# A section's row: label and value, plain text; a third item, True, sets the value in bold.
+Row = tuple[str, str] | tuple[str, str, bool]
+
+
+def key_value_table(rows: Sequence[Row]) -> Table:
+    """A section's two columns: the label (muted), then the value; `True` makes it bold."""
+    value_width = FRAME_WIDTH - KEY_WIDTH
+    data = []
+    commands: list[tuple[Any, ...]] = [
+        *_PADDING,
+        (_KEY_FONT[0], (0, 0), (0, -1), *_KEY_FONT[1:]),
+        (_VALUE_FONT[0], (1, 0), (1, -1), *_VALUE_FONT[1:]),
+        ("TEXTCOLOR", (0, 0), (0, -1), MUTED),
+        ("TEXTCOLOR", (1, 0), (1, -1), INK),
         ("BACKGROUND", (0, 0), (0, -1), KEY_SHADE),
         ("LINEABOVE", (0, 0), (-1, 0), 0.75, RULE),
         ("LINEBELOW", (0, 0), (-1, -1), 0.5, RULE),
-        ("LEFTPADDING", (0, 0), (-1, -1), 5),
-        ("RIGHTPADDING", (0, 0), (-1, -1), 5),
-        ("TOPPADDING", (0, 0), (-1, -1), 3),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
     ]
-)
-
-
-def key_value_table(rows: Sequence[tuple[str, str | Flowable]]) -> Table:
-    """A section's two columns: the bilingual label, then the value (markup or a flowable)."""
-    s = styles()
-    data = [
-        [Text(key, s.key), value if isinstance(value, Flowable) else Text(value, s.body)]
-        for key, value in rows
-    ]
+    for index, (key, value, *strong) in enumerate(rows):
+        font = FONT_BOLD if strong and strong[0] else FONT
+        if font != FONT:
+            commands.append(("FONTNAME", (1, index), (1, index), font))
+        data.append([_lines(key, FONT, 8.5, KEY_WIDTH), _lines(value, font, 9, value_width)])
     return Table(
         data,
-        colWidths=[KEY_WIDTH, FRAME_WIDTH - KEY_WIDTH],
-        style=_KEY_VALUE_STYLE,
+        colWidths=[KEY_WIDTH, value_width],
+        style=TableStyle(commands),
         splitInRow=_MIN_ROW_SPLIT,
         hAlign="LEFT",
     )
@@ -157,20 +194,22 @@ def listing_table(
     header: Sequence[str], rows: Sequence[Sequence[str]], widths: Sequence[float]
 ) -> Table:
     """Rows of a list (the transcript), header repeated on each page, rows striped."""
-    s = styles()
-    data = [[Text(cell, s.key) for cell in header]]
-    data.extend([Text(cell, s.body) for cell in row] for row in rows)
+    data = [[_lines(cell, FONT, 8.5, width) for cell, width in zip(header, widths, strict=True)]]
+    data.extend(
+        [_lines(cell, FONT, 9, width) for cell, width in zip(row, widths, strict=True)]
+        for row in rows
+    )
     style = TableStyle(
         [
-            *_CELLS,
+            *_PADDING,
+            (_VALUE_FONT[0], (0, 0), (-1, -1), *_VALUE_FONT[1:]),
+            (_KEY_FONT[0], (0, 0), (-1, 0), *_KEY_FONT[1:]),
+            ("TEXTCOLOR", (0, 0), (-1, 0), MUTED),
+            ("TEXTCOLOR", (0, 1), (-1, -1), INK),
             ("BACKGROUND", (0, 0), (-1, 0), KEY_SHADE),
             ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, STRIPE]),
             ("LINEABOVE", (0, 0), (-1, 0), 0.75, RULE),
             ("LINEBELOW", (0, 0), (-1, -1), 0.5, RULE),
-            ("LEFTPADDING", (0, 0), (-1, -1), 5),
-            ("RIGHTPADDING", (0, 0), (-1, -1), 5),
-            ("TOPPADDING", (0, 0), (-1, -1), 3),
-            ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
         ]
     )
     return Table(
@@ -195,7 +234,8 @@ def summary_table(cells: Sequence[tuple[str, str]], shares: Sequence[float]) -> 
         colWidths=[FRAME_WIDTH * share / sum(shares) for share in shares],
         style=TableStyle(
             [
-                *_CELLS,
+                ("FONTNAME", (0, 0), (-1, -1), FONT),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ("LINEABOVE", (0, 0), (-1, 0), 0.75, RULE),
                 ("LINEBELOW", (0, -1), (-1, -1), 0.75, RULE),
                 ("LINEAFTER", (0, 0), (-2, -1), 0.5, RULE),
@@ -215,7 +255,8 @@ def boxed(flowables: Sequence[Flowable], background: str, border: str) -> Table:
         colWidths=[FRAME_WIDTH],
         style=TableStyle(
             [
-                *_CELLS,
+                ("FONTNAME", (0, 0), (-1, -1), FONT),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ("BACKGROUND", (0, 0), (-1, -1), colors.HexColor(background)),
                 ("BOX", (0, 0), (-1, -1), 1, colors.HexColor(border)),
                 ("LEFTPADDING", (0, 0), (-1, -1), 8),
@@ -231,71 +272,3 @@ def boxed(flowables: Sequence[Flowable], background: str, border: str) -> Table:
 
 def gap(points: float = 4) -> Spacer:
     return Spacer(1, points)
-
-
-def fit(value: str, font: str, size: float, width: float) -> str:
-    """Shorten running-header text that would overflow its place, marking the cut."""
-    value = " ".join(printable(value).split())
-    if pdfmetrics.stringWidth(value, font, size) <= width:
-        return value
-    while value and pdfmetrics.stringWidth(value + "…", font, size) > width:
-        value = value[:-1]
-    return value + "…"
-
-
-def draw_running_text(canvas: Canvas, top_left: str, top_right: str, bottom_left: str) -> None:
-    """Header and footer of every page (the page count is added by `NumberedCanvas`)."""
-    canvas.saveState()
-    canvas.setStrokeColor(RULE)
-    canvas.setLineWidth(0.5)
-    top = PAGE_HEIGHT - MARGIN_TOP + 0.3 * inch
-    bottom = MARGIN_BOTTOM - 0.42 * inch
-    canvas.line(MARGIN_X, top - 4, PAGE_WIDTH - MARGIN_X, top - 4)
-    canvas.line(MARGIN_X, bottom + 10, PAGE_WIDTH - MARGIN_X, bottom + 10)
-    canvas.setFillColor(MUTED)
-    half = FRAME_WIDTH / 2 - 6
-    canvas.setFont(FONT_BOLD, 8)
-    canvas.drawString(MARGIN_X, top, fit(top_left, FONT_BOLD, 8, half))
-    canvas.drawRightString(PAGE_WIDTH - MARGIN_X, top, fit(top_right, FONT_BOLD, 8, half))
-    canvas.setFont(FONT, 8)
-    canvas.drawString(MARGIN_X, bottom, fit(bottom_left, FONT, 8, FRAME_WIDTH - 150))
-    canvas.restoreState()
-
-
-class NumberedCanvas(Canvas):  # type: ignore[misc]  # reportlab is untyped
-    """Defers each page until the end so that every page can say "Page x of y".
-
-    The known single-pass recipe: keep each page's state, then replay the pages once the
-    count is known. Cheaper than building the document twice.
-    """
-
-    def __init__(self, *args: Any, creation_date: str, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._deferred_pages: list[dict[str, Any]] = []
-        # The document's date is the record's issue time, not the clock, so that the same
-        # content always gives the same bytes.
-        self.setDateFormatter(lambda *_: creation_date)
-
-    def showPage(self) -> None:  # reportlab's name
-        self._deferred_pages.append(dict(self.__dict__))
-        self._startPage()
-
-    def save(self) -> None:
-        total = len(self._deferred_pages)
-        for state in self._deferred_pages:
-            self.__dict__.update(state)
-            self._draw_page_count(total)
-            super().showPage()
-        super().save()
-
-    def _draw_page_count(self, total: int) -> None:
-        self.saveState()
-        self.setFont(FONT, 8)
-        self.setFillColor(MUTED)
-        number = self._pageNumber
-        self.drawRightString(
-            PAGE_WIDTH - MARGIN_X,
-            MARGIN_BOTTOM - 0.42 * inch,
-            f"Page {number} de {total} / Page {number} of {total}",
-        )
-        self.restoreState()
