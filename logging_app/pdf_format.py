@@ -7,12 +7,49 @@ keeps only what the font can draw. Whoever puts text into a Paragraph escapes it
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from .pdf_fonts import printable
 
 MONTREAL = ZoneInfo("America/Montreal")
+
+SCHEMA = "ordophone-record/1"
+
+Copy = Literal["prescriber", "service"]
+
+BANNERS: dict[str, tuple[str, str]] = {
+    "prescriber": (
+        "Copie pour le dossier du patient (prescripteur)",
+        "Copy for the prescriber's patient file",
+    ),
+    "service": (
+        "Copie pour le dossier du service d'imagerie",
+        "Copy for the imaging service's file",
+    ),
+}
+SHORT_BANNERS = {
+    "prescriber": "Copie prescripteur / Prescriber copy",
+    "service": "Copie service d'imagerie / Imaging service copy",
+}
+
+# The certification of rule R4, word for word from the CMQ guide, then our translation.
+CERTIFICATION_FR = (
+    "Je certifie que : ce document est une ordonnance originale et que celle-ci ne sera pas "
+    "réutilisée. Elle sera conservée au dossier du patient; le service ou le laboratoire "
+    "d'imagerie identifié en est le seul destinataire."
+)
+CERTIFICATION_EN = (
+    "I certify that: this document is an original order and that it will not be reused. "
+    "It will be kept in the patient's file; the identified imaging service or laboratory "
+    "is its sole recipient."
+)
+
+CHOSEN_BY_PATIENT = ("Service choisi par le patient", "Service chosen by the patient")
+
+_NANP_PHONE = re.compile(r"^\+1(\d{3})(\d{3})(\d{4})$")
 
 _ZONE_NAMES = {"EST": "HNE/EST", "EDT": "HAE/EDT"}
 
@@ -168,3 +205,10 @@ def pdf_date(value: str) -> str:
     sign = "+" if minutes >= 0 else "-"
     hours, minutes = divmod(abs(minutes), 60)
     return f"D:{instant:%Y%m%d%H%M%S}{sign}{hours:02d}'{minutes:02d}'"
+
+
+def phone(value: object) -> str:
+    """E.164 as stored; North American numbers grouped the way they are read (+1 514-555-0142)."""
+    number = text(value)
+    nanp = _NANP_PHONE.match(number)
+    return f"+1 {nanp[1]}-{nanp[2]}-{nanp[3]}" if nanp else number

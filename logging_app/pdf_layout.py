@@ -71,7 +71,6 @@ class Styles:
         base = ParagraphStyle("body", fontName=FONT, fontSize=9, leading=11.5, textColor=INK)
         self.body = base
         self.key = ParagraphStyle("key", parent=base, fontSize=8.5, leading=10.5)
-        self.small = ParagraphStyle("small", parent=base, fontSize=7.5, leading=9.5)
         self.title = ParagraphStyle(
             "title", parent=base, fontName=FONT_BOLD, fontSize=15, leading=19, spaceAfter=2
         )
@@ -102,7 +101,6 @@ class Styles:
         self.translation = ParagraphStyle(
             "translation", parent=self.certification, fontName=FONT_ITALIC, textColor=MUTED
         )
-        self.digest = ParagraphStyle("digest", parent=base, fontSize=9.5, leading=13)
 
 
 @functools.cache
