@@ -17,7 +17,7 @@ from typing import Any
 
 from reportlab import rl_config
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageTemplate
+from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageTemplate, Paragraph
 
 from . import pdf_format as f
 from . import pdf_layout as layout
@@ -112,13 +112,13 @@ def _prepare_reportlab() -> None:
 def _story(content: Mapping[str, Any], copy: Copy, digest: str) -> list[Flowable]:
     s = layout.styles()
     return [
-        layout.Text(
+        Paragraph(
             "Ordonnance verbale d'imagerie médicale<br/>"
             f'<font name="{FONT}" size="12" color="{layout.MUTED_HEX}">'
             "/ Verbal imaging order — record</font>",
             s.title,
         ),
-        layout.Text(
+        Paragraph(
             layout.markup(
                 f"{f.bilingual('Émis le', 'Issued')} : {f.local_time(content['issued_at'])}"
                 f" — {f.bilingual('heure de Montréal', 'Montreal time')}"
@@ -142,6 +142,10 @@ def _story(content: Mapping[str, Any], copy: Copy, digest: str) -> list[Flowable
 
 def _draw_running_text(canvas: Canvas, doc: Any, *, content: Mapping[str, Any], copy: Copy) -> None:
     """Order, copy and patient on every page, so that a loose page still identifies itself."""
-    order = f"N° / No. {content['order']['number']} · version {content['version']}"
-    patient = f"Patient : {content['patient']['name']} · NAM {content['patient']['nam']}"
-    draw_running_text(canvas, order, SHORT_BANNERS[copy], patient)
+    draw_running_text(
+        canvas,
+        order=f"N° / No. {content['order']['number']} · version {content['version']}",
+        copy_label=SHORT_BANNERS[copy],
+        patient=str(content["patient"]["name"]),
+        nam=str(content["patient"]["nam"]),
+    )

@@ -45,24 +45,6 @@ CERTIFICATION_COLOURS = ("#f4f6f8", "#8a97a4")
 TRANSCRIPT_WIDTHS = (24.0, 92.0, FRAME_WIDTH - 24.0 - 92.0 - 64.0, 64.0)
 
 
-class Text(Paragraph):  # type: ignore[misc]  # reportlab is untyped
-    """A Paragraph that remembers its last layout.
-
-    Tables wrap each cell to measure it, again to draw it, and again when a row is tested
-    against the space left on the page; line breaking is most of a record's rendering time,
-    and it depends only on the width, so a repeated width reuses the lines already broken.
-    """
-
-    _wrapped_width: float | None = None
-    _wrapped_size: tuple[float, float] = (0.0, 0.0)
-
-    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
-        if availWidth != self._wrapped_width:
-            self._wrapped_size = super().wrap(availWidth, availHeight)
-            self._wrapped_width = availWidth
-        return self._wrapped_size
-
-
 class Styles:
     """Paragraph styles of the record, built once after the fonts are registered."""
 
@@ -125,11 +107,11 @@ def stacked(french: str, english: str) -> str:
     return f'{markup(french)}<br/><font size="8" color="{MUTED_HEX}">/ {markup(english)}</font>'
 
 
-def heading(french: str, english: str, *, keep_with_next: bool = True) -> Text:
+def heading(french: str, english: str, *, keep_with_next: bool = True) -> Paragraph:
     """A section heading, kept with what follows unless the section is long."""
     s = styles()
     text = f'{markup(french)} <font name="{FONT}" color="{MUTED_HEX}">/ {markup(english)}</font>'
-    return Text(text, s.heading if keep_with_next else s.heading_alone)
+    return Paragraph(text, s.heading if keep_with_next else s.heading_alone)
 
 
 # The transcript starts on a new page unless this much room is left for its first rows.
@@ -224,8 +206,8 @@ def summary_table(cells: Sequence[tuple[str, str]], shares: Sequence[float]) -> 
     """The record's identity at a glance: small labels above large values."""
     s = styles()
     data = [
-        [Text(label, s.summary_key) for label, _ in cells],
-        [Text(value, s.summary_value) for _, value in cells],
+        [Paragraph(label, s.summary_key) for label, _ in cells],
+        [Paragraph(value, s.summary_value) for _, value in cells],
     ]
     return Table(
         data,

@@ -20,19 +20,31 @@ from .pdf_layout import (
     RULE,
 )
 
+# The footer's left part; the right part says "Page x de y / Page x of y".
+_FOOTER_WIDTH = FRAME_WIDTH - 150
+
 
 def fit(value: str, font: str, size: float, width: float) -> str:
     """Shorten running-header text that would overflow its place, marking the cut."""
     value = " ".join(printable(value).split())
     if pdfmetrics.stringWidth(value, font, size) <= width:
         return value
-    while value and pdfmetrics.stringWidth(value + "…", font, size) > width:
-        value = value[:-1]
-    return value + "…"
+    room = width - pdfmetrics.stringWidth("…", font, size)
+    used = 0.0
+    for index, char in enumerate(value):
+        used += pdfmetrics.stringWidth(char, font, size)
+        if used > room:
+            return value[:index] + "…"
+    return value
 
 
-def draw_running_text(canvas: Canvas, top_left: str, top_right: str, bottom_left: str) -> None:
-    """Header and footer of every page (the page count is added by `NumberedCanvas`)."""
+def draw_running_text(
+    canvas: Canvas, *, order: str, copy_label: str, patient: str, nam: str
+) -> None:
+    """Header and footer of every page (the page count is added by `NumberedCanvas`).
+
+    A long patient name is shortened, never the NAM, which identifies the patient.
+    """
     canvas.saveState()
     canvas.setStrokeColor(RULE)
     canvas.setLineWidth(0.5)
@@ -43,10 +55,12 @@ def draw_running_text(canvas: Canvas, top_left: str, top_right: str, bottom_left
     canvas.setFillColor(MUTED)
     half = FRAME_WIDTH / 2 - 6
     canvas.setFont(FONT_BOLD, 8)
-    canvas.drawString(MARGIN_X, top, fit(top_left, FONT_BOLD, 8, half))
-    canvas.drawRightString(PAGE_WIDTH - MARGIN_X, top, fit(top_right, FONT_BOLD, 8, half))
+    canvas.drawString(MARGIN_X, top, fit(order, FONT_BOLD, 8, half))
+    canvas.drawRightString(PAGE_WIDTH - MARGIN_X, top, fit(copy_label, FONT_BOLD, 8, half))
     canvas.setFont(FONT, 8)
-    canvas.drawString(MARGIN_X, bottom, fit(bottom_left, FONT, 8, FRAME_WIDTH - 150))
+    label, identifier = "Patient : ", f" · NAM {fit(nam, FONT, 8, 100)}"
+    room = _FOOTER_WIDTH - pdfmetrics.stringWidth(label + identifier, FONT, 8)
+    canvas.drawString(MARGIN_X, bottom, label + fit(patient, FONT, 8, room) + identifier)
     canvas.restoreState()
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from reportlab.platypus import CondPageBreak, Flowable, KeepTogether
+from reportlab.platypus import CondPageBreak, Flowable, KeepTogether, Paragraph
 
 from . import pdf_format as f
 from . import pdf_layout as layout
@@ -20,7 +20,7 @@ def banner(copy: f.Copy) -> Flowable:
     background, ink = layout.BANNER_COLOURS[copy]
     french, english = f.BANNERS[copy]
     markup = f'<font color="{ink}">{french}<br/>/ {english}</font>'
-    return layout.boxed([layout.Text(markup, layout.styles().banner)], background, ink)
+    return layout.boxed([Paragraph(markup, layout.styles().banner)], background, ink)
 
 
 def summary(content: Mapping[str, Any]) -> Flowable:
@@ -250,11 +250,11 @@ def certification_section(prescriber: Mapping[str, Any], digest: str) -> Flowabl
     )
     certification = layout.boxed(
         [
-            layout.Text(f.CERTIFICATION_FR, s.certification),
+            Paragraph(f.CERTIFICATION_FR, s.certification),
             layout.gap(3),
-            layout.Text(f.CERTIFICATION_EN, s.translation),
+            Paragraph(f.CERTIFICATION_EN, s.translation),
             layout.gap(5),
-            layout.Text(layout.markup(signed), s.body),
+            Paragraph(layout.markup(signed), s.body),
         ],
         *layout.CERTIFICATION_COLOURS,
     )
@@ -299,7 +299,7 @@ def transcript_section(transcript: Sequence[Mapping[str, Any]]) -> list[Flowable
     if not transcript:
         return [
             heading,
-            layout.Text(
+            Paragraph(
                 layout.two_tone("Aucune transcription", "No transcript"), layout.styles().body
             ),
         ]

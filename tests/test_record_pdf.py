@@ -354,6 +354,15 @@ def test_characters_outside_the_font_are_kept_as_code_points(typed: str, printed
     assert text.count(printed) >= 3  # the patient section, the footer, the transcript
 
 
+def test_long_name_is_printed_in_full_and_shortened_in_the_footer() -> None:
+    content = record()
+    content["patient"]["name"] = "Lévesque " * 1500
+    texts = pages(render_record(content, "prescriber"))
+    assert all("Patient : Lévesque Lévesque" in text for text in texts)
+    assert all("… · NAM LEVF58531412" in text for text in texts)
+    assert " ".join(texts).count("Lévesque") > 1500
+
+
 def test_empty_transcript_says_so() -> None:
     content = record(segments=0)
     assert "Aucune transcription / No transcript" in text_of(content)
