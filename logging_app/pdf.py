@@ -1,9 +1,15 @@
 """The written record of a verbal imaging order, as PDF (DESIGN §5, rules R2, R4, R7, R8).
 
 A pure builder: `render_record` takes the record's canonical content (a JSON-able mapping,
-exactly what is printed) and returns the PDF bytes of one of its two copies. The same
-content and copy always give the same bytes, so a stored record can be re-rendered and
-compared. `content_sha256` is the hash printed on the record.
+exactly what is printed) and returns the PDF bytes of one of its two copies;
+`content_sha256` is the hash printed on it. Content that does not fit the schema (an
+unknown enumerated value, a timestamp without its offset, a service not chosen by the
+patient) raises ValueError rather than print something wrong.
+
+The same content and copy give the same bytes (reportlab's invariant mode; the document
+date is `issued_at`), for a given reportlab version and as long as SOURCE_DATE_EPOCH is
+not set, which reportlab mixes into the file identifier. Compare stored records by their
+stored bytes or by the content hash, not by re-rendering them years later.
 """
 
 from __future__ import annotations
