@@ -54,6 +54,7 @@ def with_app(func: F) -> F:
                 ctx.meta["app"] = create_app()
             except ConfigError as exc:
                 _fail(f"configuration: {exc}")
+            ctx.call_on_close(engine_of(ctx.meta["app"]).dispose)
         app: Flask = ctx.meta["app"]
         with app.app_context():
             return func(app, *args, **kwargs)
