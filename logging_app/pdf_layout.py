@@ -127,8 +127,8 @@ _PADDING = [
     ("VALIGN", (0, 0), (-1, -1), "TOP"),
     ("LEFTPADDING", (0, 0), (-1, -1), _PAD_X),
     ("RIGHTPADDING", (0, 0), (-1, -1), _PAD_X),
-    ("TOPPADDING", (0, 0), (-1, -1), 3),
-    ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
+    ("TOPPADDING", (0, 0), (-1, -1), 2.5),
+    ("BOTTOMPADDING", (0, 0), (-1, -1), 3.5),
 ]
 _KEY_FONT = ("FONT", FONT, 8.5, 8.5 * 1.2)
 _VALUE_FONT = ("FONT", FONT, 9, 9 * 1.2)

@@ -216,11 +216,11 @@ def call_section(call: Mapping[str, Any], read_back: Mapping[str, Any]) -> list[
             ),
             (f.bilingual("Durée", "Duration"), f.duration(call["duration_seconds"])),
             (
-                "CallSid " + f.bilingual("du médecin", "physician"),
+                f.bilingual("CallSid du médecin", "Physician CallSid"),
                 f.text(call["physician_call_sid"]),
             ),
             (
-                "CallSid " + f.bilingual("du professionnel", "professional"),
+                f.bilingual("CallSid du professionnel", "Professional CallSid"),
                 f.optional(call["professional_call_sid"], f.NONE),
             ),
             (f.bilingual("Enregistrement", "Recording"), f.optional(call["recording_sid"], f.NONE)),
