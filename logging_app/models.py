@@ -7,7 +7,7 @@ copy), and an append-only audit chain.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     Boolean,
@@ -62,6 +62,7 @@ MODALITIES = (
 )
 STATED_ROLES = ("radiologist", "technologist", "staff")
 COPIES = ("prescriber", "service")
+AUDIT_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -327,7 +328,9 @@ class AuditEntry(Base):
     __tablename__ = "audit_entries"
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # UTC, as fixed-width ISO-8601 text ("2026-11-26T14:03:07.123456Z"): hashed exactly as
+    # stored, identical on every backend, and it sorts and compares as time does.
+    at: Mapped[str] = mapped_column(String(27))
     actor: Mapped[str] = mapped_column(String(120))
     action: Mapped[str] = mapped_column(String(80))
     object_type: Mapped[str | None] = mapped_column(String(40))
@@ -335,6 +338,11 @@ class AuditEntry(Base):
     details: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+    @property
+    def when(self) -> datetime:
+        """``at`` as a timezone-aware datetime, for display."""
+        return datetime.strptime(self.at, AUDIT_TIME_FORMAT).replace(tzinfo=UTC)
 
     __table_args__ = (
         Index("ix_audit_object", "object_type", "object_id"),

@@ -54,7 +54,7 @@ def test_database_refuses_update_and_delete(db: Session, chain: None, statement:
     ("tampering", "first_bad"),
     [
         ("UPDATE audit_entries SET object_id = '99999999' WHERE seq = 3", 3),
-        ("UPDATE audit_entries SET at = '2020-01-01 00:00:00.000000' WHERE seq = 2", 2),
+        ("UPDATE audit_entries SET at = '2020-01-01T00:00:00.000000Z' WHERE seq = 2", 2),
         ("DELETE FROM audit_entries WHERE seq = 2", 2),
         ("DELETE FROM audit_entries WHERE seq = 5", 5),
         ("DELETE FROM audit_entries WHERE seq = 1", 1),

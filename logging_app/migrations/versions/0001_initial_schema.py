@@ -21,7 +21,7 @@ def upgrade() -> None:
     op.create_table(
         "audit_entries",
         sa.Column("seq", sa.Integer(), autoincrement=False, nullable=False),
-        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("at", sa.String(length=27), nullable=False),
         sa.Column("actor", sa.String(length=120), nullable=False),
         sa.Column("action", sa.String(length=80), nullable=False),
         sa.Column("object_type", sa.String(length=40), nullable=True),
