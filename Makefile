@@ -22,8 +22,25 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# The suite runs on SQLite, then again on PostgreSQL when a server answers at
+# TEST_DATABASE_URL (default: the local one). REQUIRE_POSTGRES=1 (CI) makes its absence fatal.
+TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+REQUIRE_POSTGRES ?= 0
+PG_PROBE = $(BIN)/python -c "import sys, sqlalchemy as sa; \
+	sa.create_engine(sys.argv[1], connect_args={'connect_timeout': 3}).connect().close()"
+
 test: lint
+	@echo "== pytest on SQLite"
 	$(BIN)/pytest
+	@if $(PG_PROBE) "$(TEST_DATABASE_URL)" 2>/dev/null; then \
+		echo "== pytest on PostgreSQL ($(TEST_DATABASE_URL))"; \
+		TEST_DATABASE_URL="$(TEST_DATABASE_URL)" $(BIN)/pytest || exit 1; \
+		echo "== passes run: SQLite, PostgreSQL"; \
+	elif [ "$(REQUIRE_POSTGRES)" = "1" ]; then \
+		echo "PostgreSQL required but no server answers at $(TEST_DATABASE_URL)"; exit 1; \
+	else \
+		echo "== passes run: SQLite (PostgreSQL skipped: no server at $(TEST_DATABASE_URL))"; \
+	fi
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache
