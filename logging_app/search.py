@@ -29,12 +29,15 @@ from logging_app.models import ImagingService, Order, Physician
 _NAM_QUERY = re.compile(r"[A-Za-z]{4}[0-9]{8}")
 _ORDER_FIELDS = ("number", "patient_name", "patient_nam", "physician_id", "service_id")
 MAX_TERMS = 6
+# Letters that Unicode does not decompose into a base letter and an accent.
+_LETTERS = str.maketrans({"œ": "oe", "æ": "ae", "ø": "o", "ł": "l", "đ": "d", "ı": "i"})
 
 
 def fold(value: str) -> str:
     """Lower-case ASCII letters and digits separated by single spaces ("Hélène" → "helene")."""
     decomposed = unicodedata.normalize("NFKD", value)
     bare = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    bare = bare.translate(_LETTERS)
     return " ".join(re.sub(r"[^0-9a-z]+", " ", bare).split())
 
 
