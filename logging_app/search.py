@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Integer, Select, bindparam, column, event, select, table, text
@@ -146,3 +147,25 @@ def newest_first(dialect: str, terms: list[str]) -> Select[Order]:
     )
     order_ids = found.columns(column("order_id", Integer))
     return select(Order).where(Order.id.in_(order_ids)).order_by(Order.id.desc())
+
+
+def order_query(
+    dialect: str,
+    q: str = "",
+    *,
+    status: str | None = None,
+    service_id: int | None = None,
+    created_from: datetime | None = None,
+    created_before: datetime | None = None,
+) -> Select[Order]:
+    """The order list's query: ``q`` searched, then each filter given; newest first."""
+    query = newest_first(dialect, query_terms(q))
+    if status:
+        query = query.where(Order.status == status)
+    if service_id is not None:
+        query = query.where(Order.service_id == service_id)
+    if created_from is not None:
+        query = query.where(Order.created_at >= created_from)
+    if created_before is not None:
+        query = query.where(Order.created_at < created_before)
+    return query

@@ -147,7 +147,7 @@ def add_transmission(db: Session, order: Order, service: ImagingService) -> Tran
         service_id=service.id,
         conference_name=f"conf-{order.number}",
         outcome="transmitted",
-        authenticated_by="caller_id_and_pin",
+        authenticated_by="caller_id+pin",
         started_at=start,
         connected_at=start + timedelta(minutes=2),
         ended_at=start + timedelta(minutes=6),

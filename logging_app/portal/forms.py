@@ -27,6 +27,9 @@ class ButtonForm(FlaskForm):  # type: ignore[misc]
     next = HiddenField()
 
 
+_DATE_BOX = {"type": "text", "inputmode": "numeric", "maxlength": 10, "autocomplete": "off"}
+
+
 class SearchForm(FlaskForm):  # type: ignore[misc]
     """The order list's search and filters (GET: no CSRF token, nothing changes)."""
 
@@ -36,12 +39,12 @@ class SearchForm(FlaskForm):  # type: ignore[misc]
     q = StringField(_l("Search"), validators=[Optional(), Length(max=200)])
     status = SelectField(_l("Status"), validators=[Optional()])
     service = SelectField(_l("Imaging service"), validators=[Optional()])
+    # Plain text boxes, not type=date: what a clerk types is what the server checks and
+    # explains, whatever the browser.
     date_from = DateField(
-        _l("From"), validators=[Optional()], format="%Y-%m-%d", render_kw={"type": "date"}
+        _l("From"), validators=[Optional()], format="%Y-%m-%d", render_kw=_DATE_BOX
     )
-    date_to = DateField(
-        _l("To"), validators=[Optional()], format="%Y-%m-%d", render_kw={"type": "date"}
-    )
+    date_to = DateField(_l("To"), validators=[Optional()], format="%Y-%m-%d", render_kw=_DATE_BOX)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -56,6 +56,22 @@ LABELS: dict[str, dict[str, LazyString]] = {
         "not_applicable": _l("Not applicable"),
     },
     "priority": {"routine": _l("Routine"), "urgent": _l("Urgent")},
+    "authenticated_by": {
+        "caller_id+pin": _l("caller ID and PIN"),
+        "licence+pin": _l("licence number and PIN"),
+        "portal": _l("portal sign-in"),
+    },
+    "call_status": {
+        "queued": _l("queued"),
+        "initiated": _l("initiated"),
+        "ringing": _l("ringing"),
+        "in-progress": _l("answered"),
+        "completed": _l("completed"),
+        "busy": _l("busy"),
+        "no-answer": _l("no answer"),
+        "failed": _l("failed"),
+        "canceled": _l("cancelled"),
+    },
     "speaker": {
         "physician": _l("Physician"),
         "prescriber": _l("Physician"),

@@ -13,7 +13,7 @@ from flask import Blueprint, Response, abort, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import Select, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from logging_app import audit, call_history, db, records, search
 from logging_app.accounts import actor_of
@@ -32,21 +32,17 @@ def _local_midnight(day: date) -> datetime:
 
 
 def _filtered(database: Session, user: User, form: SearchForm) -> Select[Order]:
-    dialect = database.get_bind().dialect.name
-    query = search.newest_first(dialect, search.query_terms(form.q.data or ""))
+    day_from, day_to = form.date_from.data, form.date_to.data
+    query = search.order_query(
+        database.get_bind().dialect.name,
+        form.q.data or "",
+        status=form.status.data or None,
+        service_id=int(form.service.data) if form.service.data else None,
+        created_from=_local_midnight(day_from) if day_from else None,
+        created_before=_local_midnight(day_to + timedelta(days=1)) if day_to else None,
+    )
     scope = visible_orders(user).whereclause
-    if scope is not None:
-        query = query.where(scope)
-    if form.status.data:
-        query = query.where(Order.status == form.status.data)
-    if form.service.data:
-        query = query.where(Order.service_id == int(form.service.data))
-    if form.date_from.data:
-        query = query.where(Order.created_at >= _local_midnight(form.date_from.data))
-    if form.date_to.data:
-        end = _local_midnight(form.date_to.data + timedelta(days=1))
-        query = query.where(Order.created_at < end)
-    return query
+    return query if scope is None else query.where(scope)
 
 
 @bp.get("/orders")
@@ -67,6 +63,7 @@ def index() -> ResponseReturnValue:
     valid = form.validate()
     if valid:
         query = _filtered(database, user, form).limit(PAGE_SIZE + 1)
+        query = query.options(selectinload(Order.physician), selectinload(Order.service))
         found = list(database.scalars(query.offset((page - 1) * PAGE_SIZE)))
     status = 200 if valid else 400
     return render_template(
