@@ -12,6 +12,7 @@ from wtforms.fields import DateField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from logging_app.models import ORDER_STATUSES
+from logging_app.portal.labels import LABELS
 
 
 class LoginForm(FlaskForm):  # type: ignore[misc]
@@ -30,6 +31,16 @@ class ButtonForm(FlaskForm):  # type: ignore[misc]
 _DATE_BOX = {"type": "text", "inputmode": "numeric", "maxlength": 10, "autocomplete": "off"}
 
 
+class DayField(DateField):  # type: ignore[misc]
+    """A date typed as YYYY-MM-DD in a plain text box; a wrong one says how to write it."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(_l("Write the date as YYYY-MM-DD, e.g. 2026-11-26.")) from None
+
+
 class SearchForm(FlaskForm):  # type: ignore[misc]
     """The order list's search and filters (GET: no CSRF token, nothing changes)."""
 
@@ -41,14 +52,13 @@ class SearchForm(FlaskForm):  # type: ignore[misc]
     service = SelectField(_l("Imaging service"), validators=[Optional()])
     # Plain text boxes, not type=date: what a clerk types is what the server checks and
     # explains, whatever the browser.
-    date_from = DateField(
-        _l("From"), validators=[Optional()], format="%Y-%m-%d", render_kw=_DATE_BOX
-    )
-    date_to = DateField(_l("To"), validators=[Optional()], format="%Y-%m-%d", render_kw=_DATE_BOX)
+    date_from = DayField(_l("Created from"), validators=[Optional()], render_kw=_DATE_BOX)
+    date_to = DayField(_l("Created until"), validators=[Optional()], render_kw=_DATE_BOX)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.status.choices = [("", _l("Any status"))] + [(s, s) for s in ORDER_STATUSES]
+        statuses = [(status, LABELS["status"][status]) for status in ORDER_STATUSES]
+        self.status.choices = [("", _l("Any status")), *statuses]
 
     def validate_date_to(self, field: DateField) -> None:
         if self.date_from.data and field.data and field.data < self.date_from.data:
