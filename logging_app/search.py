@@ -19,10 +19,21 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, Select, bindparam, column, event, select, table, text
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    bindparam,
+    column,
+    event,
+    func,
+    select,
+    table,
+    text,
+)
 from sqlalchemy.orm import Session, UOWTransaction, attributes
 
 from logging_app.models import ImagingService, Order, Physician
@@ -30,6 +41,7 @@ from logging_app.models import ImagingService, Order, Physician
 _NAM_QUERY = re.compile(r"[A-Za-z]{4}[0-9]{8}")
 _ORDER_FIELDS = ("number", "patient_name", "patient_nam", "physician_id", "service_id")
 MAX_TERMS = 6
+_FTS = table("order_search", column("rowid", Integer))  # SQLite only
 # Letters that Unicode does not decompose into a base letter and an accent.
 _LETTERS = str.maketrans({"œ": "oe", "æ": "ae", "ø": "o", "ł": "l", "đ": "d", "ı": "i"})
 
@@ -129,17 +141,16 @@ def _keep_documents_current(db: Session, _flush: UOWTransaction) -> None:
 def newest_first(dialect: str, terms: list[str]) -> Select[Order]:
     """Orders whose document holds every term (as a prefix on SQLite, anywhere on
     PostgreSQL), newest first; the caller adds filters and a limit."""
-    if not terms:
-        return select(Order).order_by(Order.id.desc())
+    if not terms:  # the created_at index serves the date window and the order alike
+        return select(Order).order_by(Order.created_at.desc(), Order.id.desc())
     if dialect == "sqlite":
         # Driven by FTS5, which walks its matches by descending rowid and stops at the limit.
         expression = " ".join(f'"{term}"*' for term in terms)  # terms are [0-9a-z] only
-        fts = table("order_search", column("rowid", Integer))
         return (
             select(Order)
-            .join(fts, fts.c.rowid == Order.id)
+            .join(_FTS, _FTS.c.rowid == Order.id)
             .where(text("order_search MATCH :fts").bindparams(fts=expression))
-            .order_by(fts.c.rowid.desc())
+            .order_by(_FTS.c.rowid.desc())
         )
     likes = " AND ".join(f"document LIKE :t{index}" for index in range(len(terms)))
     found = text(f"SELECT order_id FROM order_search WHERE {likes}").bindparams(  # noqa: S608
@@ -147,6 +158,40 @@ def newest_first(dialect: str, terms: list[str]) -> Select[Order]:
     )
     order_ids = found.columns(column("order_id", Integer))
     return select(Order).where(Order.id.in_(order_ids)).order_by(Order.id.desc())
+
+
+# Order ids grow with creation time (one writer at a time on SQLite, a sequence on
+# PostgreSQL); allow this much disorder when a date window is turned into an id window.
+ID_CLOCK_SLACK = timedelta(hours=1)
+
+
+def _id_window(
+    created_from: datetime | None, created_before: datetime | None
+) -> list[ColumnElement[bool]]:
+    """Bounds on the search table's rowid implied by a date window, so that FTS5 starts and
+    stops its newest-first walk at the window instead of crossing every newer match. Each bound
+    is an order created at least ``ID_CLOCK_SLACK`` outside the window (an index seek)."""
+    rowid = _FTS.c.rowid
+    bounds = []
+    if created_from is not None:
+        before_window = (
+            select(Order.id)
+            .where(Order.created_at < created_from - ID_CLOCK_SLACK)
+            .order_by(Order.created_at.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        bounds.append(rowid > func.coalesce(before_window, 0))
+    if created_before is not None:
+        after_window = (
+            select(Order.id)
+            .where(Order.created_at >= created_before + ID_CLOCK_SLACK)
+            .order_by(Order.created_at)
+            .limit(1)
+            .scalar_subquery()
+        )
+        bounds.append(rowid < func.coalesce(after_window, 2**62))
+    return bounds
 
 
 def order_query(
@@ -159,7 +204,10 @@ def order_query(
     created_before: datetime | None = None,
 ) -> Select[Order]:
     """The order list's query: ``q`` searched, then each filter given; newest first."""
-    query = newest_first(dialect, query_terms(q))
+    terms = query_terms(q)
+    query = newest_first(dialect, terms)
+    if dialect == "sqlite" and terms:
+        query = query.where(*_id_window(created_from, created_before))
     if status:
         query = query.where(Order.status == status)
     if service_id is not None:

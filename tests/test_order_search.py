@@ -168,3 +168,42 @@ def test_search_runs_on_the_index(app: Flask, db: Session, world: World) -> None
         )
     )
     assert "VIRTUAL TABLE INDEX" in plan and "SCAN orders" not in plan
+
+
+def test_search_and_dates_combine(client: FlaskClient, orders: dict[str, str]) -> None:
+    assert _found(client, "q=gagnon&date_from=2026-11-05") == [orders["helen"], orders["jean"]]
+    assert _found(client, "q=gagnon&date_to=2026-11-12") == [orders["jean"]]
+    assert _found(client, "q=hel&date_from=2026-11-01&date_to=2026-11-03") == [orders["helene"]]
+
+
+def test_a_date_window_tolerates_ids_slightly_out_of_time_order(
+    client: FlaskClient, db: Session, world: World
+) -> None:
+    # Saved in this order (ids 1, 2, 3), but the second was stamped 40 minutes earlier.
+    late = add_order(
+        db,
+        world.tremblay,
+        world.clinic,
+        seed=1,
+        patient="Anne Dubé",
+        created_at=datetime(2026, 11, 10, 5, 20, tzinfo=UTC),
+    )  # 00:20 Montréal
+    early = add_order(
+        db,
+        world.tremblay,
+        world.clinic,
+        seed=2,
+        patient="Anne Dubé",
+        created_at=datetime(2026, 11, 10, 4, 40, tzinfo=UTC),
+    )  # 9 Nov, 23:40
+    later = add_order(
+        db,
+        world.tremblay,
+        world.clinic,
+        seed=3,
+        patient="Anne Dubé",
+        created_at=datetime(2026, 11, 10, 5, 30, tzinfo=UTC),
+    )
+    login(client, "archiviste")
+    assert _found(client, "q=dube&date_to=2026-11-09") == [early.number]
+    assert _found(client, "q=dube&date_from=2026-11-10") == [later.number, late.number]
