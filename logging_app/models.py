@@ -166,9 +166,9 @@ class Order(Base):
         ),
         Index("ix_orders_physician_created", "physician_id", "created_at"),
         Index("ix_orders_created", "created_at"),
-        # The portal lists newest first (by id) within a status or a service.
-        Index("ix_orders_status", "status"),
-        Index("ix_orders_service", "service_id"),
+        # The portal lists newest first within a status or a service.
+        Index("ix_orders_status_created", "status", "created_at"),
+        Index("ix_orders_service_created", "service_id", "created_at"),
     )
 
 

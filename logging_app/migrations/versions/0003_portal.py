@@ -42,16 +42,16 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_login_attempts_address_at", "login_attempts", ["address", "at"])
-    op.create_index("ix_orders_status", "orders", ["status"])
-    op.create_index("ix_orders_service", "orders", ["service_id"])
+    op.create_index("ix_orders_status_created", "orders", ["status", "created_at"])
+    op.create_index("ix_orders_service_created", "orders", ["service_id", "created_at"])
     _create_search_table()
     _index_existing_orders()
 
 
 def downgrade() -> None:
     op.execute("DROP TABLE order_search")
-    op.drop_index("ix_orders_service", "orders")
-    op.drop_index("ix_orders_status", "orders")
+    op.drop_index("ix_orders_service_created", "orders")
+    op.drop_index("ix_orders_status_created", "orders")
     op.drop_index("ix_login_attempts_address_at", "login_attempts")
     op.drop_table("login_attempts")
     op.drop_index("ix_portal_sessions_user", "portal_sessions")
