@@ -327,12 +327,13 @@ def run(orders: int = 1_000_000, repeat: int = 20, seed: int = 7) -> dict[str, A
                         statement = None  # dates go through the page only (Montréal days)
                     if statement is not None:
                         offset = (int(params.get("page", "1")) - 1) * 25
-                        rows = len(db.scalars(statement.limit(26).offset(offset)).all())
+                        db.scalars(statement.limit(26).offset(offset)).all()
                         db.rollback()
                     t1 = time.perf_counter()
                     response = client.get("/orders", query_string=params)
                     t2 = time.perf_counter()
                     assert response.status_code == 200, (name, response.status_code)
+                    rows = response.get_data(as_text=True).count('class="order-number"')
                     if attempt >= 2:
                         if statement is not None:
                             query_ms.append((t1 - t0) * 1000)
@@ -340,7 +341,7 @@ def run(orders: int = 1_000_000, repeat: int = 20, seed: int = 7) -> dict[str, A
                 results[name] = {
                     "query": _percentiles(query_ms) if query_ms else None,
                     "page": _percentiles(page_ms),
-                    "rows_on_page": min(rows, 25),
+                    "rows_on_page": rows,
                 }
             db.rollback()
         engine_of(app).dispose()
