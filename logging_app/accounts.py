@@ -18,7 +18,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from logging_app import audit
@@ -32,6 +32,8 @@ MAX_ADDRESS_FAILURES = 20
 ADDRESS_WINDOW = timedelta(minutes=15)
 ABSOLUTE_HOURS = 12
 TOUCH_EVERY = timedelta(seconds=30)
+KEEP_ATTEMPTS = timedelta(days=1)  # failed sign-ins older than this are forgotten (the audit
+# log keeps them)
 
 # Checked when the username is unknown, so that the answer takes as long as for a real one.
 _DUMMY_HASH = hash_secret(secrets.token_hex(16))
@@ -80,6 +82,7 @@ def sign_in(db: Session, username: str, password: str, address: str) -> SignIn:
 
 def _failed(db: Session, user: User | None, address: str, reason: str) -> SignIn:
     at = now()
+    db.execute(delete(LoginAttempt).where(LoginAttempt.at < at - KEEP_ATTEMPTS))
     db.add(LoginAttempt(at=at, address=address, user_id=user.id if user else None))
     details = {"address": address, "reason": reason}
     if user is None:
@@ -137,3 +140,22 @@ def close_session(db: Session, row: PortalSession) -> None:
     """Revoke ``row`` (logout): its token is refused from now on."""
     row.revoked_at = now()
     audit.record(db, actor_of(row.user), "auth.logout", "user", row.user_id)
+
+
+def unlock(db: Session, actor: str, user: User) -> None:
+    """Lift a lockout now (an administrator's decision)."""
+    user.failed_logins, user.locked_until = 0, None
+    audit.record(db, actor, "user.unlocked", "user", user.id)
+
+
+def end_sessions(db: Session, actor: str, user: User) -> int:
+    """Revoke every live session of ``user`` (a lost laptop, a departure); returns how many."""
+    live = db.scalars(
+        select(PortalSession).where(
+            PortalSession.user_id == user.id, PortalSession.revoked_at.is_(None)
+        )
+    ).all()
+    for row in live:
+        row.revoked_at = now()
+    audit.record(db, actor, "user.sessions_ended", "user", user.id, {"sessions": len(live)})
+    return len(live)

@@ -54,6 +54,7 @@ ROUTES = [
     ("GET", "/orders/{own}/records/1/service.pdf", {"clerk", "physician"}),
     ("GET", "/verify", {"clerk", "admin"}),
     ("GET", "/admin/audit", {"admin"}),
+    ("GET", "/admin/users", {"admin"}),
 ]
 USERS = {"clerk": "archiviste", "physician": "dre.tremblay", "admin": "admin"}
 

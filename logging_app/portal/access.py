@@ -31,6 +31,9 @@ RULES: dict[str, frozenset[str]] = {
     "verify.form": frozenset({CLERK, ADMIN}),
     "verify.check": frozenset({CLERK, ADMIN}),
     "audit_log.index": frozenset({ADMIN}),
+    "users.index": frozenset({ADMIN}),
+    "users.unlock": frozenset({ADMIN}),
+    "users.end_sessions": frozenset({ADMIN}),
 }
 PUBLIC_ENDPOINTS = frozenset(
     {"static", "home.index", "auth.login", "auth.sign_in", "auth.language"}
