@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench clean chromium
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,12 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# The browser tests drive Debian's Chromium (Playwright cannot download its own here).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
+
 # The suite runs on SQLite, then again on PostgreSQL when a server answers at
 # TEST_DATABASE_URL (default: the local one). REQUIRE_POSTGRES=1 (CI) makes its absence fatal.
 TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
@@ -29,7 +35,7 @@ REQUIRE_POSTGRES ?= 0
 PG_PROBE = $(BIN)/python -c "import sys, sqlalchemy as sa; \
 	sa.create_engine(sys.argv[1], connect_args={'connect_timeout': 3}).connect().close()"
 
-test: lint
+test: lint chromium
 	@echo "== pytest on SQLite"
 	$(BIN)/pytest
 	@if $(PG_PROBE) "$(TEST_DATABASE_URL)" 2>/dev/null; then \

@@ -42,7 +42,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
     db.init_app(app, settings.database_url)
 
-    from logging_app import home
+    from logging_app import home, portal, search  # noqa: F401  (search: keeps documents current)
 
     app.register_blueprint(home.bp)
+    portal.init_app(app)  # last: it wires security around every blueprint
     return app

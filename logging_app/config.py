@@ -38,6 +38,12 @@ class Settings:
     transfer_max_prompts: int
     transfer_timeout_seconds: int
     record_wait_seconds: int
+    session_idle_minutes: int = 30
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies are marked Secure when the public URL is https."""
+        return self.public_base_url.startswith("https://")
 
     @property
     def twilio_configured(self) -> bool:
@@ -117,6 +123,7 @@ def load_settings(values: Mapping[str, Any], instance_path: Path) -> Settings:
         transfer_max_prompts=_positive_int(values, "TRANSFER_MAX_PROMPTS", 12),
         transfer_timeout_seconds=_positive_int(values, "TRANSFER_TIMEOUT_SECONDS", 180),
         record_wait_seconds=_positive_int(values, "RECORD_WAIT_SECONDS", 600),
+        session_idle_minutes=_positive_int(values, "SESSION_IDLE_MINUTES", 30),
     )
 
 
@@ -131,4 +138,5 @@ ENVIRONMENT_NAMES = (
     "TRANSFER_MAX_PROMPTS",
     "TRANSFER_TIMEOUT_SECONDS",
     "RECORD_WAIT_SECONDS",
+    "SESSION_IDLE_MINUTES",
 )

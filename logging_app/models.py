@@ -167,6 +167,9 @@ class Order(Base):
         ),
         Index("ix_orders_physician_created", "physician_id", "created_at"),
         Index("ix_orders_created", "created_at"),
+        # The portal lists newest first within a status or a service.
+        Index("ix_orders_status_created", "status", "created_at"),
+        Index("ix_orders_service_created", "service_id", "created_at"),
     )
 
 
@@ -361,3 +364,38 @@ class AuditHead(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
     __table_args__ = (CheckConstraint("id = 1", name="audit_head_single_row"),)
+
+
+class PortalSession(Base):
+    """A signed-in portal session, kept on the server so that logout can revoke it.
+
+    The browser holds a random token (inside Flask's signed cookie); only its SHA-256 is
+    stored, so a copy of the table does not let anyone sign in.
+    """
+
+    __tablename__ = "portal_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    address: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+    __table_args__ = (Index("ix_portal_sessions_user", "user_id"),)
+
+
+class LoginAttempt(Base):
+    """One failed sign-in, for throttling per address and per account (never the password)."""
+
+    __tablename__ = "login_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    address: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    __table_args__ = (Index("ix_login_attempts_address_at", "address", "at"),)

@@ -138,14 +138,31 @@ def record_content(db: Session, attempt: TransmissionAttempt) -> dict[str, Any]:
     }
 
 
-def records_of(db: Session, order_id: int) -> list[WrittenRecord]:
+def records_of(db: Session, order: Order) -> list[WrittenRecord]:
+    """Every copy of every version of ``order``'s record, latest version first."""
     return list(
         db.scalars(
             select(WrittenRecord)
-            .where(WrittenRecord.order_id == order_id)
-            .order_by(WrittenRecord.version, WrittenRecord.copy)
+            .where(WrittenRecord.order_id == order.id)
+            .order_by(WrittenRecord.version.desc(), WrittenRecord.copy)
         )
     )
+
+
+def record_of(db: Session, order: Order, version: int, copy: str) -> WrittenRecord | None:
+    """One copy of one version of ``order``'s record."""
+    return db.scalars(
+        select(WrittenRecord).where(
+            WrittenRecord.order_id == order.id,
+            WrittenRecord.version == version,
+            WrittenRecord.copy == copy,
+        )
+    ).first()
+
+
+def file_name(order: Order, record: WrittenRecord) -> str:
+    """The name a downloaded copy is saved under (no patient data)."""
+    return f"ordophone-{order.number}-v{record.version}-{record.copy}.pdf"
 
 
 def is_complete(db: Session, attempt: TransmissionAttempt) -> bool:
@@ -170,8 +187,8 @@ def issue_record(
     if not (waited or is_complete(db, attempt)):
         return []
     content = record_content(db, attempt)
-    existing = records_of(db, attempt.order_id)
-    previous = existing[-1] if existing else None
+    existing = records_of(db, attempt.order)
+    previous = existing[0] if existing else None
     if previous is not None:
         stored = json.loads(previous.content_json)
         if {k: v for k, v in stored.items() if k not in _VERSION_FIELDS} == content:
@@ -267,6 +284,7 @@ def find_record(
 
 
 def find_record_by_pdf(db: Session, data: bytes) -> WrittenRecord | None:
-    """The stored record whose PDF is exactly ``data``, if Ordophone issued it."""
+    """The record whose stored bytes are exactly ``data``, or None if Ordophone never issued
+    it (or it was altered since): the portal's verify page and ``ordophone record verify``."""
     digest = hashlib.sha256(data).hexdigest()
     return db.scalars(select(WrittenRecord).where(WrittenRecord.sha256 == digest)).first()

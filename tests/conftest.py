@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from logging_app import create_app, schema
-from logging_app.db import Base, engine_of
+from logging_app.db import Base, engine_of, transaction
+from tests.portal_data import World, add_people
 
 TEST_SECRET = "test-secret-key-not-for-production"
 # Set TEST_DATABASE_URL (postgresql+psycopg://…) to run the suite on PostgreSQL instead of
@@ -110,3 +112,30 @@ def row_counts(session: Session) -> dict[str, int]:
         table.name: session.scalar(select(func.count()).select_from(table)) or 0
         for table in Base.metadata.sorted_tables
     }
+
+
+@pytest.fixture
+def world(app: Flask) -> World:
+    """The portal's fictional people and services (see ``tests/portal_data.py``)."""
+    with transaction(app) as session:
+        return add_people(session)
+
+
+class FakeClock:
+    """A clock the test moves by hand (installed through the app's ``CLOCK`` seam)."""
+
+    def __init__(self, start: datetime) -> None:
+        self.current = start
+
+    def __call__(self) -> datetime:
+        return self.current
+
+    def advance(self, **delta: float) -> None:
+        self.current += timedelta(**delta)
+
+
+@pytest.fixture
+def clock(app: Flask) -> FakeClock:
+    fake = FakeClock(datetime(2026, 11, 26, 15, 0, tzinfo=UTC))
+    app.config["CLOCK"] = fake
+    return fake

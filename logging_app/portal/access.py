@@ -1,0 +1,104 @@
+"""Who may open what: one table of routes and roles, checked before every request.
+
+Deny by default: a route missing from ``RULES`` and from the public lists is refused to
+everyone (and ``tests/test_portal_access.py`` fails, naming it). Object-level checks (a
+physician sees only their own orders) live with the queries, in ``visible_orders``.
+
+The voice blueprint is public here because Twilio's signature authenticates it (and it is
+exempt from CSRF for the same reason); it checks that signature itself.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Flask, abort, current_app, g, redirect, request, session, url_for
+from flask.typing import ResponseReturnValue
+from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import Select, select
+
+from logging_app import accounts, audit, db
+from logging_app.models import Order, User
+
+CLERK, PHYSICIAN, ADMIN = "clerk", "physician", "admin"
+EVERYONE = frozenset({CLERK, PHYSICIAN, ADMIN})
+
+RULES: dict[str, frozenset[str]] = {
+    "auth.logout": EVERYONE,
+    "orders.index": frozenset({CLERK, PHYSICIAN}),
+    "orders.show": frozenset({CLERK, PHYSICIAN}),
+    "orders.download": frozenset({CLERK, PHYSICIAN}),
+    "verify.form": frozenset({CLERK, ADMIN}),
+    "verify.check": frozenset({CLERK, ADMIN}),
+    "audit_log.index": frozenset({ADMIN}),
+    "users.index": frozenset({ADMIN}),
+    "users.unlock": frozenset({ADMIN}),
+    "users.end_sessions": frozenset({ADMIN}),
+}
+PUBLIC_ENDPOINTS = frozenset(
+    {"static", "home.index", "auth.login", "auth.sign_in", "auth.language"}
+)
+PUBLIC_BLUEPRINTS = frozenset({"voice"})
+
+SESSION_KEY = "portal_token"
+
+
+def current_user() -> User | None:
+    """The signed-in user of this request, if any."""
+    user: User | None = g.get("user")
+    return user
+
+
+def landing_page(user: User) -> str:
+    """Where a user goes after signing in."""
+    return url_for("audit_log.index" if user.role == ADMIN else "orders.index")
+
+
+def visible_orders(user: User) -> Select[Order]:
+    """The orders ``user`` may see: all for a clerk, their own for a physician, none else."""
+    query = select(Order)
+    if user.role == CLERK:
+        return query
+    if user.role == PHYSICIAN and user.physician_id is not None:
+        return query.where(Order.physician_id == user.physician_id)
+    return query.where(Order.id.is_(None))
+
+
+def _load_user() -> None:
+    g.user, g.portal_session = None, None
+    token = session.get(SESSION_KEY)
+    if not isinstance(token, str):
+        return
+    idle = timedelta(minutes=current_app.config["ORDOPHONE"].session_idle_minutes)
+    database = db.session()
+    row = accounts.resume_session(database, token, idle)
+    database.commit()
+    if row is None:
+        session.pop(SESSION_KEY, None)
+        return
+    g.user, g.portal_session = row.user, row
+
+
+def _enforce(csrf: CSRFProtect) -> ResponseReturnValue | None:
+    if request.blueprint in PUBLIC_BLUEPRINTS:
+        return None
+    csrf.protect()  # every state-changing request carries the form's token
+    _load_user()
+    endpoint = request.endpoint
+    if endpoint is None or endpoint in PUBLIC_ENDPOINTS:
+        return None  # unknown URLs get their 404/405
+    user = current_user()
+    if user is None:
+        return redirect(url_for("auth.login", next=request.path))
+    if user.role not in RULES.get(endpoint, frozenset()):
+        database = db.session()
+        details = {"endpoint": endpoint, "role": user.role}
+        audit.record(database, accounts.actor_of(user), "access.denied", details=details)
+        database.commit()
+        abort(403)
+    return None
+
+
+def init_app(app: Flask, csrf: CSRFProtect) -> None:
+    """Check the session, CSRF token and role before every request."""
+    app.before_request(lambda: _enforce(csrf))

@@ -1,0 +1,84 @@
+"""The portal's forms (Flask-WTF): each field has a translated label and clear errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from wtforms import HiddenField, PasswordField, SelectField, StringField, SubmitField
+from wtforms.fields import DateField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from logging_app.models import ORDER_STATUSES
+from logging_app.portal.labels import LABELS
+
+
+class LoginForm(FlaskForm):  # type: ignore[misc]
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=80)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
+    next = HiddenField()
+    submit = SubmitField(_l("Sign in"))
+
+
+class ButtonForm(FlaskForm):  # type: ignore[misc]
+    """A form that is only a button (logout, language): it carries the CSRF token."""
+
+    next = HiddenField()
+
+
+_DATE_BOX = {"type": "text", "inputmode": "numeric", "maxlength": 10, "autocomplete": "off"}
+
+
+class DayField(DateField):  # type: ignore[misc]
+    """A date typed as YYYY-MM-DD in a plain text box; a wrong one says how to write it."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(_l("Write the date as YYYY-MM-DD, e.g. 2026-11-26.")) from None
+
+
+class SearchForm(FlaskForm):  # type: ignore[misc]
+    """The order list's search and filters (GET: no CSRF token, nothing changes)."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField(_l("Search"), validators=[Optional(), Length(max=200)])
+    status = SelectField(_l("Status"), validators=[Optional()])
+    service = SelectField(_l("Imaging service"), validators=[Optional()])
+    # Plain text boxes, not type=date: what a clerk types is what the server checks and
+    # explains, whatever the browser.
+    date_from = DayField(_l("Created from"), validators=[Optional()], render_kw=_DATE_BOX)
+    date_to = DayField(_l("Created until"), validators=[Optional()], render_kw=_DATE_BOX)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        statuses = [(status, LABELS["status"][status]) for status in ORDER_STATUSES]
+        self.status.choices = [("", _l("Any status")), *statuses]
+
+    def validate_date_to(self, field: DateField) -> None:
+        if self.date_from.data and field.data and field.data < self.date_from.data:
+            raise ValidationError(_l("Must not be before the start date."))
+
+
+class VerifyForm(FlaskForm):  # type: ignore[misc]
+    pdf = FileField(
+        _l("PDF file"),
+        validators=[
+            FileRequired(_l("Choose a file.")),
+            FileAllowed(["pdf"], _l("PDF files only.")),
+        ],
+    )
+    submit = SubmitField(_l("Check"))
+
+
+class AuditFilterForm(FlaskForm):  # type: ignore[misc]
+    class Meta:
+        csrf = False
+
+    user = StringField(_l("User"), validators=[Optional(), Length(max=80)])
+    order = StringField(_l("Order number"), validators=[Optional(), Length(max=8)])

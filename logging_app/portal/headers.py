@@ -1,0 +1,55 @@
+"""Security headers on every response, and session-cookie settings (ASVS V3, V14).
+
+The pages use no inline script or style, so the Content-Security-Policy allows only the
+portal's own stylesheet and images. Nothing dynamic is cached: every page but the static
+files may show patient data, so all of them are ``no-store``.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, Response, request
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'none'",
+        "style-src 'self'",
+        "img-src 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+    )
+)
+HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+
+
+def _add_headers(response: Response, secure: bool) -> Response:
+    for name, value in HEADERS.items():
+        response.headers.setdefault(name, value)
+    if secure:
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    if request.endpoint != "static":
+        response.headers["Cache-Control"] = "no-store"
+        response.headers.pop("Expires", None)
+        response.headers.pop("Last-Modified", None)
+        response.headers.pop("ETag", None)
+    return response
+
+
+def init_app(app: Flask) -> None:
+    secure = app.config["ORDOPHONE"].secure_cookies
+    app.config.update(
+        SESSION_COOKIE_NAME="__Host-ordophone" if secure else "ordophone",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=secure,
+        SESSION_COOKIE_PATH="/",
+    )
+    app.after_request(lambda response: _add_headers(response, secure))

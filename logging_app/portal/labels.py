@@ -1,0 +1,90 @@
+"""Words shown for the stored codes (statuses, outcomes, roles…), translated."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
+
+LABELS: dict[str, dict[str, LazyString]] = {
+    "status": {
+        "draft": _l("Draft (no service chosen)"),
+        "ready": _l("Ready to transmit"),
+        "in_transmission": _l("Being transmitted"),
+        "transmitted": _l("Transmitted"),
+        "awaiting_confirmation": _l("Awaiting read-back confirmation"),
+        "cancelled": _l("Cancelled"),
+    },
+    "outcome": {
+        "transmitted": _l("Transmitted"),
+        "awaiting_confirmation": _l("Conversation held, read-back not yet confirmed"),
+        "refused_by_staff": _l("Not transmitted: only administrative staff answered"),
+        "no_qualified_professional": _l("Not transmitted: no professional confirmed"),
+        "busy": _l("Not transmitted: line busy"),
+        "no_answer": _l("Not transmitted: no answer"),
+        "failed": _l("Not transmitted: call failed"),
+        "abandoned": _l("Not transmitted: the physician hung up"),
+        "cancelled": _l("Cancelled by the physician"),
+        "": _l("In progress"),
+    },
+    "role": {
+        "radiologist": _l("Radiologist"),
+        "technologist": _l("Technologist"),
+        "staff": _l("Administrative or other staff"),
+        "physician": _l("Physician"),
+        "professional": _l("Imaging service"),
+        "clerk": _l("Records clerk"),
+        "admin": _l("Administrator"),
+    },
+    "copy": {
+        "prescriber": _l("Copy for the prescriber's patient file"),
+        "service": _l("Copy for the imaging service's file"),
+    },
+    "modality": {
+        "radiography": _l("Radiography"),
+        "ultrasound": _l("Ultrasound"),
+        "ct": _l("CT scan"),
+        "mri": _l("MRI"),
+        "mammography": _l("Mammography"),
+        "nuclear_medicine": _l("Nuclear medicine"),
+        "other": _l("Other"),
+    },
+    "laterality": {
+        "left": _l("Left"),
+        "right": _l("Right"),
+        "bilateral": _l("Bilateral"),
+        "not_applicable": _l("Not applicable"),
+    },
+    "priority": {"routine": _l("Routine"), "urgent": _l("Urgent")},
+    "authenticated_by": {
+        "caller_id+pin": _l("caller ID and PIN"),
+        "licence+pin": _l("licence number and PIN"),
+        "portal": _l("portal sign-in"),
+    },
+    "call_status": {
+        "queued": _l("queued"),
+        "initiated": _l("initiated"),
+        "ringing": _l("ringing"),
+        "in-progress": _l("answered"),
+        "completed": _l("completed"),
+        "busy": _l("busy"),
+        "no-answer": _l("no answer"),
+        "failed": _l("failed"),
+        "canceled": _l("cancelled"),
+    },
+    "speaker": {
+        "physician": _l("Physician"),
+        "prescriber": _l("Physician"),
+        "professional": _l("Imaging professional"),
+    },
+}
+
+
+def label(kind: str, code: str | None) -> str:
+    """The words for ``code`` of ``kind``; an unknown code is shown as it is."""
+    text = LABELS.get(kind, {}).get(code or "")
+    return str(text) if text is not None else (code or "—")
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.globals["label"] = label

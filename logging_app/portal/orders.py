@@ -1,0 +1,132 @@
+"""Finding orders, reading one (attempts, transcript) and downloading its written record.
+
+Every view of an order page and every download is an audit entry naming the order by its
+number only (no patient data). Another physician's order answers 404, as an unknown one.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, Response, abort, render_template, request
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session, selectinload
+
+from logging_app import audit, call_history, db, records, search
+from logging_app.accounts import actor_of
+from logging_app.models import ImagingService, Order, User
+from logging_app.portal.access import current_user, visible_orders
+from logging_app.portal.forms import SearchForm
+from logging_app.portal.i18n import TIMEZONE
+
+bp = Blueprint("orders", __name__)
+PAGE_SIZE = 25
+
+
+def _local_midnight(day: date) -> datetime:
+    """The start of ``day`` in Montréal, as UTC."""
+    return datetime.combine(day, time(), tzinfo=ZoneInfo(TIMEZONE)).astimezone(UTC)
+
+
+def _filtered(database: Session, user: User, form: SearchForm) -> Select[Order]:
+    day_from, day_to = form.date_from.data, form.date_to.data
+    query = search.order_query(
+        database.get_bind().dialect.name,
+        form.q.data or "",
+        status=form.status.data or None,
+        service_id=int(form.service.data) if form.service.data else None,
+        created_from=_local_midnight(day_from) if day_from else None,
+        created_before=_local_midnight(day_to + timedelta(days=1)) if day_to else None,
+    )
+    scope = visible_orders(user).whereclause
+    return query if scope is None else query.where(scope)
+
+
+@bp.get("/orders")
+def index() -> ResponseReturnValue:
+    """Orders newest first, searched and filtered, a page at a time."""
+    user = current_user()
+    assert user is not None
+    database = db.session()
+    services = database.execute(
+        select(ImagingService.id, ImagingService.name).order_by(ImagingService.name)
+    ).all()
+    form = SearchForm(request.args)
+    form.service.choices = [("", _("Any service"))] + [
+        (str(service_id), name) for service_id, name in services
+    ]
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    found: list[Order] = []
+    valid = form.validate()
+    if valid:
+        query = _filtered(database, user, form).limit(PAGE_SIZE + 1)
+        query = query.options(selectinload(Order.physician), selectinload(Order.service))
+        found = list(database.scalars(query.offset((page - 1) * PAGE_SIZE)))
+    status = 200 if valid else 400
+    return render_template(
+        "orders/index.html",
+        form=form,
+        orders=found[:PAGE_SIZE],
+        page=page,
+        has_next=len(found) > PAGE_SIZE,
+        searched=bool(request.args),
+    ), status
+
+
+def _visible_order(database: Session, number: str) -> Order:
+    """The order numbered ``number`` if the current user may see it, else 404."""
+    user = current_user()
+    assert user is not None
+    order = database.scalars(visible_orders(user).where(Order.number == number)).first()
+    if order is None:
+        abort(404)
+    return order
+
+
+@bp.get("/orders/<number>")
+def show(number: str) -> ResponseReturnValue:
+    """The order, each attempt's timeline, the receiving professional, the transcript, the
+    record copies."""
+    database = db.session()
+    order = _visible_order(database, number)
+    user = current_user()
+    assert user is not None
+    transcripts = call_history.transcript(database, order)
+    audit.record(database, actor_of(user), "order.viewed", "order", order.number)
+    if transcripts:
+        segments = sum(len(lines) for lines in transcripts.values())
+        details = {"segments": segments}
+        audit.record(database, actor_of(user), "transcript.viewed", "order", order.number, details)
+    database.commit()
+    return render_template(
+        "orders/show.html",
+        order=order,
+        attempts=order.attempts,
+        timeline=call_history.timeline,
+        professional=call_history.receiving_professional,
+        transcripts=transcripts,
+        records=records.records_of(database, order),
+    )
+
+
+@bp.get("/orders/<number>/records/<int:version>/<copy>.pdf")
+def download(number: str, version: int, copy: str) -> ResponseReturnValue:
+    """One copy of one version of the written record: the stored bytes, as an attachment."""
+    database = db.session()
+    order = _visible_order(database, number)
+    record = records.record_of(database, order, version, copy)
+    if record is None:
+        abort(404)
+    user = current_user()
+    assert user is not None
+    details: dict[str, str | int] = {"version": version, "copy": copy, "sha256": record.sha256}
+    audit.record(database, actor_of(user), "record.downloaded", "order", order.number, details)
+    database.commit()
+    response = Response(record.pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{records.file_name(order, record)}"'
+    )
+    return response

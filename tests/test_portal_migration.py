@@ -1,0 +1,41 @@
+"""Migration 0003_portal indexes the orders that were there before it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from sqlalchemy import create_engine, text
+
+from logging_app import schema
+
+
+def test_orders_made_before_the_portal_are_found(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'old.sqlite3'}")
+    config = schema.alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+        connection.execute(
+            text(
+                "INSERT INTO physicians (id, name, licence_number, phone, pin_hash, language,"
+                " failed_pin_attempts, created_at) VALUES (1, 'Dre Élise Tremblay', '1111111',"
+                " '+15145550101', 'x', 'fr', 0, '2026-01-01 00:00:00')"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO orders (id, number, physician_id, patient_name, patient_dob,"
+                " patient_nam, exam_text, indication, priority, status, created_at, updated_at)"
+                " VALUES (1, '10000016', 1, 'Hélène Bouchard', '1955-01-01', 'BOUH55010112',"
+                " 'Radiographie', 'Toux', 'routine', 'draft', '2026-01-01 00:00:00',"
+                " '2026-01-01 00:00:00')"
+            )
+        )
+    schema.upgrade(engine)
+    with engine.connect() as connection:
+        found = connection.execute(
+            text("SELECT rowid FROM order_search WHERE order_search MATCH 'helene* tremblay*'")
+        ).scalars()
+        assert list(found) == [1]
+    engine.dispose()
