@@ -43,6 +43,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app, settings.database_url)
 
     from logging_app import home
+    from voice import webhooks  # the telephony adapter: the one place the domain wires it in
 
     app.register_blueprint(home.bp)
+    app.register_blueprint(webhooks.bp)
     return app
