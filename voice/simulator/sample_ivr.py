@@ -42,6 +42,8 @@ class SampleIvr:
     """The application and what it saw."""
 
     app: Flask
+    base_url: str = ""
+    documents: dict[str, str] = field(default_factory=dict)  # served at /twiml/<name>
     requests: list[Delivery] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     rooms: dict[str, str] = field(default_factory=dict)  # service leg → caller leg
@@ -232,6 +234,13 @@ def create_sample_ivr(
     def broken() -> tuple[str, int]:
         return "boom", 500
 
+    @app.route("/twiml/<name>", methods=["GET", "POST"])
+    def document(name: str) -> Response:
+        """A TwiML document a test stored in `ivr.documents`."""
+        if name not in ivr.documents:
+            abort(404)
+        return Response(ivr.documents[name], mimetype="text/xml")
+
     for path in ("/voice/status", "/voice/recording-status", "/voice/transcription-events"):
         app.add_url_rule(path, path, lambda: ("", 204), methods=["POST"])
 
@@ -252,5 +261,5 @@ def serve_sample_ivr(
         auth_token, lambda: public["base_url"], lambda: client, service_number, app_number
     )
     served = serve_wsgi(ivr.app)
-    public["base_url"] = served.base_url
+    public["base_url"] = ivr.base_url = served.base_url
     return ivr, served

@@ -37,6 +37,8 @@ class QuietRequestHandler(WSGIRequestHandler):
 def serve_wsgi(app: Any, host: str = "127.0.0.1", port: int = 0) -> ServedApp:
     """Serve `app` with a threaded werkzeug server in a background thread."""
     server = make_server(host, port, app, threaded=True, request_handler=QuietRequestHandler)
-    thread = threading.Thread(target=server.serve_forever, name="served-app", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, args=(0.05,), name="served-app", daemon=True
+    )
     thread.start()
     return ServedApp(f"http://{host}:{server.server_port}", server, thread)
