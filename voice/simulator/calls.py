@@ -25,6 +25,7 @@ def start(engine: Engine, call: Call) -> None:
     """Register the call and run it in its own thread."""
     with engine.world.lock:
         engine.world.calls[call.sid] = call
+        engine.world.changed.notify_all()
     name = f"sim-call-{call.sid[:10]}"
     threading.Thread(target=_run, args=(engine, call), name=name, daemon=True).start()
 

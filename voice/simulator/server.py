@@ -161,6 +161,16 @@ class Simulator:
             found = [c for c in self.world.calls.values() if to in (None, c.to)]
         return [CallHandle(self.engine, c) for c in found]
 
+    def wait_for_call(self, to: str, timeout: float = 10.0) -> CallHandle:
+        """The first call placed to `to`, waiting for it to be placed."""
+        with self.world.lock:
+            found = self.world.changed.wait_for(
+                lambda: [c for c in self.world.calls.values() if c.to == to], timeout
+            )
+            if not found:
+                raise TimeoutError(f"no call to {to} after {timeout} s")
+            return CallHandle(self.engine, found[0])
+
     def wait_idle(self, timeout: float = 10.0) -> None:
         """Wait until every call has ended and every callback has been delivered."""
         for call in list(self.world.calls.values()):

@@ -35,6 +35,7 @@ class Faults:
       treated as an HTTP 500, as if it had timed out: the call goes to its FallbackUrl.
     - `fail_paths`: any TwiML request whose URL contains one of these strings is treated
       the same way.
+    - `seed`: seeds the shuffle; it is read from the simulator's own faults only.
     """
 
     duplicate_webhooks: bool = False
