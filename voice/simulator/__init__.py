@@ -1,0 +1,105 @@
+"""An offline, Twilio-compatible telephony simulator: "a small Twilio".
+
+The application, its tests, its demo and its load benchmark drive it instead of Twilio's
+cloud. It never talks to Twilio. It is generic: it knows nothing of Ordophone.
+
+What it is
+----------
+- A **REST API** (Flask, served on a real port) answering the subset of Twilio's API that
+  twilio-python 9.x requests under `/2010-04-01/Accounts/<AccountSid>/`: `Calls.json`
+  (create, list), `Calls/<CA>.json` (fetch; update with Url/Method, Twiml, Status=completed
+  or canceled), `Calls/<CA>/Recordings.json` (start; `Recordings/<RE>.json` Status=stopped),
+  `Calls/<CA>/Transcriptions.json` (start; `Transcriptions/<GT or Name>.json`
+  Status=stopped), `Recordings.json`, `Recordings/<RE>.json` (fetch, delete),
+  `Recordings/<RE>.wav` (a deterministic WAV), `Conferences.json?FriendlyName=&Status=`,
+  `Conferences/<CF>.json` (fetch; Status=completed ends it), `Conferences/<CF>/
+  Participants.json` and `Participants/<CA>.json` (fetch; DELETE removes the participant,
+  whose `<Dial>` action then runs). HTTP Basic auth with the account SID and auth token;
+  errors are Twilio-shaped (`{"code": 20404, "message": ..., "more_info": ..., "status"}`),
+  so twilio-python raises `TwilioRestException` as with Twilio.
+- A **TwiML interpreter**: each call runs in its own thread, requests its TwiML with the
+  standard parameters (AccountSid, ApiVersion, CallSid, CallStatus, Called, Caller,
+  Direction, From, To, ParentCallSid), signed as Twilio does (`X-Twilio-Signature` =
+  `RequestValidator(token).compute_signature(url, params)`) with an
+  `I-Twilio-Idempotency-Token` per delivery. It runs Say, Play, Pause, Gather, Redirect,
+  Hangup, Reject, Dial/Conference, Record, Start/Stop (Transcription, Recording).
+- **Parties as scripts** (see `voice.simulator.parties`): who answers each number, what
+  they press and say, when they hang up, a receptionist handing over to a technologist.
+- **Fault injection** (`Faults`): duplicated webhooks, reordered status callbacks, a
+  failing primary URL so that the FallbackUrl is used.
+- A **control API** for another process (`/_sim/scenarios`, see `voice.simulator.scenarios`)
+  and a command line: `python -m voice.simulator --port 5001 --account-sid AC… --auth-token …`.
+
+Use from Python
+---------------
+    sim = Simulator("AC" + "0" * 32, "token")
+    base_url = sim.start()                       # http://127.0.0.1:<port>
+    sim.register_number("+15145550199", answer(rings=2), script(
+        "receptionist", press("3"), handover(script(
+            "technologist", press("2"), say("Marie Tremblay", confidence=0.93),
+            converse(["I read back: CT of the head."]), hangup()))))
+    call = sim.place_inbound_call("+15145550100", "+15145550000",
+                                  "http://127.0.0.1:5000/voice/incoming",
+                                  script("physician", press("1234#"), converse(["CT head."])))
+    call.wait(timeout=10)                        # final status
+    sim.wait_idle()                              # every call over, every callback sent
+    print(sim.log_text())                        # [physician] hears: "…" / presses 1234# …
+    sim.stop()
+
+The application's twilio `Client` reaches the simulator when its HTTP client rewrites
+`https://api.twilio.com` to the simulator's base URL (`client.RewritingHttpClient`).
+
+Time
+----
+Durations are virtual (`clock.py`): rings (6 s each), Pause, Gather timeouts, speech (0.4 s
+a word). They make CallDuration and RecordingDuration, and the simulator really waits
+`virtual * time_scale` seconds: 0.0 (default) never sleeps, 1.0 is real time. Waiting in a
+conference re-requests the waitUrl at most every `wait_loop_interval` real seconds.
+
+Callbacks (status, conference, recording, transcription)
+-------------------------------------------------------
+Status callbacks go out from one dispatcher thread in the order they were fired (or
+shuffled a few at a time with the reorder fault); TwiML requests (the voice URL, Gather
+and Dial actions, Redirects, the waitUrl) are made by the call's own thread. Before a
+conference conversation starts, the callbacks fired so far are delivered, so that the
+application can react to `participant-join` (start a recording, a transcription).
+"""
+
+from voice.simulator.parties import (
+    Behaviour,
+    Script,
+    answer,
+    busy,
+    converse,
+    failed,
+    handover,
+    hangup,
+    hangup_on_hearing,
+    no_answer,
+    press,
+    say,
+    script,
+    silence,
+)
+from voice.simulator.server import CallHandle, Simulator
+from voice.simulator.world import Faults
+
+__all__ = [
+    "Behaviour",
+    "CallHandle",
+    "Faults",
+    "Script",
+    "Simulator",
+    "answer",
+    "busy",
+    "converse",
+    "failed",
+    "handover",
+    "hangup",
+    "hangup_on_hearing",
+    "no_answer",
+    "press",
+    "say",
+    "script",
+    "silence",
+]
