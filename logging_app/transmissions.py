@@ -129,16 +129,15 @@ def end_attempt(db: Session, attempt: TransmissionAttempt, outcome: str, actor: 
     return True
 
 
-def mark_connected(db: Session, attempt: TransmissionAttempt, leg: CallLeg) -> bool:
-    """A confirmed professional's leg joined the conference: the order is being given.
-    False (nothing changed) if already recorded, or if the attempt already ended."""
+def mark_connected(db: Session, attempt: TransmissionAttempt, actor: str) -> bool:
+    """A confirmed professional and the physician are both in the conference: the order is
+    being given. False (nothing changed) if already recorded or if the attempt ended."""
     if attempt.connected_at is not None or attempt.outcome is not None:
         return False
-    attempt.connected_at = leg.joined_at = now()
+    attempt.connected_at = now()
     audit.record(
-        db, actor_of(leg), "attempt.connected", "order", attempt.order.number,
-        {"attempt": attempt.id},
-    )  # fmt: skip
+        db, actor, "attempt.connected", "order", attempt.order.number, {"attempt": attempt.id}
+    )
     return True
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from click.testing import CliRunner
@@ -14,6 +15,9 @@ from sqlalchemy.orm import Session
 
 from logging_app import create_app, schema
 from logging_app.db import Base, engine_of
+
+if TYPE_CHECKING:
+    from tests.phone_line import PhoneLine
 
 TEST_SECRET = "test-secret-key-not-for-production"
 
@@ -76,3 +80,11 @@ def row_counts(session: Session) -> dict[str, int]:
         table.name: session.scalar(select(func.count()).select_from(table)) or 0
         for table in Base.metadata.sorted_tables
     }
+
+
+@pytest.fixture
+def line(tmp_path: Path) -> Iterator[PhoneLine]:
+    """Ordophone on a real port, wired to the simulator on another (see tests/phone_line)."""
+    from tests.phone_line import open_line
+
+    yield from open_line(tmp_path)

@@ -108,6 +108,29 @@ def fail(
     return effects
 
 
+def conversation_over(db: Session, attempt: TransmissionAttempt, actor: str) -> list[flow.Effect]:
+    """The conversation with a confirmed professional is over: the order awaits the
+    physician's confirmation of the read-back, and the transcription stops (once)."""
+    if not transmissions.end_attempt(db, attempt, "awaiting_confirmation", actor):
+        return []
+    assert attempt.physician_call_sid is not None
+    return [stop_transcription(attempt.id, attempt.physician_call_sid)]
+
+
+def transcription_name(attempt_id: int) -> str:
+    return f"attempt-{attempt_id}"
+
+
+def stop_transcription(attempt_id: int, physician_sid: str) -> flow.Effect:
+    def run(app: Flask) -> None:
+        try:
+            gateway_of(app).stop_transcription(physician_sid, transcription_name(attempt_id))
+        except GatewayError as exc:
+            app.logger.info("attempt %s: transcription not stopped: %s", attempt_id, exc)
+
+    return run
+
+
 def redirect(call_sid: str, url: str) -> flow.Effect:
     def run(app: Flask) -> None:
         try:

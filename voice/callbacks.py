@@ -19,10 +19,11 @@ from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
 from logging_app import audit, transmissions
+from logging_app.clock import now
 from logging_app.config import Settings
 from logging_app.db import transaction
 from logging_app.models import CallLeg, Recording, TranscriptSegment, TransmissionAttempt
-from voice import attempts, flow, physician, prompts
+from voice import attempts, flow, prompts
 from voice.gateway import GatewayError, gateway_of
 
 FAILED_CALL_OUTCOMES = {
@@ -42,16 +43,41 @@ def _sequence(form: Mapping[str, str]) -> int:
         return -1
 
 
+def physician_status(db: Session, settings: Settings, form: Mapping[str, str]) -> list[flow.Effect]:
+    """The physician's call ended (the number's status callback): if they hung up before
+    the conversation, the attempt is abandoned and the service's call hung up."""
+    leg = attempts.leg_by_sid(db, form.get("CallSid", ""))
+    if leg is None or not _newer(leg, form):
+        return []
+    if leg.twilio_status not in attempts.TERMINAL_CALL_STATUSES:
+        return []
+    attempt = leg.attempt
+    if attempt is None or attempt.outcome is not None:
+        return []
+    actor = transmissions.actor_of(leg)
+    if attempt.connected_at is not None:
+        return attempts.conversation_over(db, attempt, actor)
+    return attempts.fail(db, settings, attempt, "abandoned", actor)
+
+
+def _newer(leg: CallLeg, form: Mapping[str, str]) -> bool:
+    """Apply a call's status if it is newer than the one we hold (terminal ones absorb)."""
+    sequence = _sequence(form)
+    if leg.twilio_status in attempts.TERMINAL_CALL_STATUSES or sequence <= leg.status_sequence:
+        return False
+    leg.twilio_status, leg.status_sequence = form.get("CallStatus", ""), sequence
+    return True
+
+
 def call_status(
     db: Session, settings: Settings, attempt: TransmissionAttempt, form: Mapping[str, str]
 ) -> list[flow.Effect]:
     """Progress of the call to the service: busy, no answer, failure, or a hang-up during
     screening ends the attempt; the physician is then told (DESIGN §3, "Hang-ups")."""
     leg = attempts.professional_leg(db, attempt, form["CallSid"])
-    status, sequence = form.get("CallStatus", ""), _sequence(form)
-    if leg.twilio_status in attempts.TERMINAL_CALL_STATUSES or sequence <= leg.status_sequence:
+    if not _newer(leg, form):
         return []  # stale or repeated: a terminal status absorbs every later one
-    leg.twilio_status, leg.status_sequence = status, sequence
+    status = leg.twilio_status or ""
     if status not in attempts.TERMINAL_CALL_STATUSES or attempt.outcome is not None:
         return []
     if status == "completed":
@@ -66,38 +92,42 @@ def call_status(
 def conference_event(
     db: Session, settings: Settings, attempt: TransmissionAttempt, form: Mapping[str, str]
 ) -> list[flow.Effect]:
-    """The professional's join starts recording; the physician's leave before it means they
-    hung up while waiting; the end of a conversation stops the transcription."""
+    """Both parties in the room starts the recording; the physician leaving before that
+    means they hung up while waiting; the end of a conversation stops the transcription."""
     event, call_sid = form.get("StatusCallbackEvent", ""), form.get("CallSid", "")
     leg = attempts.leg_by_sid(db, call_sid) if call_sid else None
-    if event == "participant-join" and leg is not None and _confirmed_professional(leg, attempt):
-        if transmissions.mark_connected(db, attempt, leg):
-            return [_start_media(attempt, settings)]
-        return []
-    if (
-        event == "participant-leave"
-        and call_sid == attempt.physician_call_sid
-        and attempt.connected_at is None
-    ):
-        actor = f"phone:physician:{call_sid}"
-        return attempts.fail(db, settings, attempt, "abandoned", actor)
+    actor = f"twilio:conference:{form.get('ConferenceSid', '')}"
+    if event == "participant-join" and leg is not None:
+        leg.joined_at = leg.joined_at or now()
+        return _maybe_connected(db, settings, attempt, actor)
+    if event == "participant-leave" and leg is not None:
+        leg.left_at = leg.left_at or now()
+        if leg.call_sid == attempt.physician_call_sid and attempt.connected_at is None:
+            return attempts.fail(db, settings, attempt, "abandoned", actor)
     if event == "conference-end" and attempt.connected_at is not None:
-        actor = f"phone:conference:{form.get('ConferenceSid', '')}"
-        if transmissions.end_attempt(db, attempt, "awaiting_confirmation", actor):
-            assert attempt.physician_call_sid is not None
-            return [physician.stop_transcription(attempt.id, attempt.physician_call_sid)]
+        return attempts.conversation_over(db, attempt, actor)
     return []
 
 
-def _confirmed_professional(leg: CallLeg, attempt: TransmissionAttempt) -> bool:
+def _maybe_connected(
+    db: Session, settings: Settings, attempt: TransmissionAttempt, actor: str
+) -> list[flow.Effect]:
     """Success needs a leg Ordophone placed for this attempt, whose callee confirmed a
-    professional role, in the conference (DESIGN §3)."""
-    return (
-        leg.role == "professional"
-        and leg.attempt_id == attempt.id
-        and leg.step in ("connected", flow.ENDED)
-        and transmissions.professional_confirmation(attempt) is not None
-    )
+    professional role, in the conference with the physician (DESIGN §3). The two joins may
+    arrive in either order."""
+    caller = attempts.physician_leg(db, attempt)
+    if caller is None or caller.joined_at is None or caller.left_at is not None:
+        return []
+    joined = [
+        leg
+        for leg in attempt.legs
+        if leg.role == "professional" and leg.joined_at is not None and leg.left_at is None
+    ]
+    if not joined or transmissions.professional_confirmation(attempt) is None:
+        return []
+    if transmissions.mark_connected(db, attempt, actor):
+        return [_start_media(attempt, settings)]
+    return []
 
 
 def _start_media(attempt: TransmissionAttempt, settings: Settings) -> flow.Effect:
@@ -116,7 +146,7 @@ def _start_media(attempt: TransmissionAttempt, settings: Settings) -> flow.Effec
             gateway.start_recording(call_sid, url("/voice/status/recording"))
             gateway.start_transcription(
                 call_sid,
-                physician.transcription_name(attempt_id),
+                attempts.transcription_name(attempt_id),
                 language,
                 url("/voice/status/transcription"),
             )

@@ -255,8 +255,7 @@ def _placing_failed(app: Flask, attempt_id: int, request_key: str, physician_sid
 
 
 def join_conference(ctx: Context, response: VoiceResponse) -> None:
-    """The physician waits alone (the conference starts when the professional enters).
-    The conference-wide settings go on this, the first participant's ``<Conference>``."""
+    """The physician waits alone (the conference starts when the professional enters)."""
     attempt = ctx.leg.attempt
     assert attempt is not None
     dial = response.dial(action=ctx.action(), method="POST")
@@ -267,10 +266,19 @@ def join_conference(ctx: Context, response: VoiceResponse) -> None:
         beep=False,
         wait_url=ctx.url("/voice/wait", attempt=attempt.id),
         wait_method="POST",
-        status_callback=ctx.url("/voice/status/conference", attempt=attempt.id),
-        status_callback_method="POST",
-        status_callback_event="start end join leave",
+        **conference_settings(ctx, attempt),
     )
+
+
+def conference_settings(ctx: Context, attempt: TransmissionAttempt) -> dict[str, str]:
+    """The conference-wide settings. Twilio takes them from the first participant's
+    ``<Conference>``: normally the physician's, but both legs carry them, so that they hold
+    whoever enters first."""
+    return {
+        "status_callback": ctx.url("/voice/status/conference", attempt=attempt.id),
+        "status_callback_method": "POST",
+        "status_callback_event": "start end join leave",
+    }
 
 
 def conference_over(ctx: Context) -> Next:
@@ -278,28 +286,13 @@ def conference_over(ctx: Context) -> Next:
     attempt, hung_up = ctx.leg.attempt, ctx.form.get("CallStatus") == "completed"
     assert attempt is not None
     if attempt.connected_at is not None and attempt.outcome in (None, *SUCCESSFUL_OUTCOMES):
-        if transmissions.end_attempt(ctx.db, attempt, "awaiting_confirmation", _actor(ctx)):
-            ctx.effects.append(stop_transcription(attempt.id, ctx.leg.call_sid))
+        ctx.effects += attempts.conversation_over(ctx.db, attempt, _actor(ctx))
         return Next(None) if hung_up else Next("read_back")
     outcome = "abandoned" if hung_up else attempts.screening_outcome(attempt)
     ctx.effects += attempts.fail(
         ctx.db, ctx.settings, attempt, outcome, _actor(ctx), answering=ctx.leg
     )
     return Next(None) if hung_up else Next(attempts.NOT_TRANSMITTED)
-
-
-def stop_transcription(attempt_id: int, physician_sid: str) -> flow.Effect:
-    def run(app: Flask) -> None:
-        try:
-            gateway_of(app).stop_transcription(physician_sid, transcription_name(attempt_id))
-        except GatewayError as exc:
-            app.logger.info("attempt %s: transcription not stopped: %s", attempt_id, exc)
-
-    return run
-
-
-def transcription_name(attempt_id: int) -> str:
-    return f"attempt-{attempt_id}"
 
 
 # After the conversation ------------------------------------------------------------------

@@ -19,7 +19,7 @@ from logging_app.clock import now
 from logging_app.models import CallLeg, Confirmation, TransmissionAttempt
 from logging_app.validation import InvalidField
 from logging_app.validation import digits as digits_field
-from voice import attempts, flow, prompts
+from voice import attempts, flow, physician, prompts
 from voice.flow import Context, Next, Step
 
 ROLES = {"1": "radiologist", "2": "technologist"}
@@ -210,7 +210,7 @@ def answer_name(ctx: Context) -> Next:
 
 def join_conference(ctx: Context, response: VoiceResponse) -> None:
     """The confirmed professional enters the room; the conference starts, and ends when
-    they leave. (Its status callback was set by the physician's ``<Conference>``.)"""
+    they leave."""
     attempt = ctx.leg.attempt
     assert attempt is not None
     dial = response.dial(action=ctx.action(), method="POST")
@@ -219,6 +219,7 @@ def join_conference(ctx: Context, response: VoiceResponse) -> None:
         start_conference_on_enter=True,
         end_conference_on_exit=True,
         beep=False,
+        **physician.conference_settings(ctx, attempt),
     )
 
 

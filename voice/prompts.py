@@ -83,11 +83,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "The patient has not chosen an imaging service for this order yet.",
     },
     "summary": {
-        "fr": "Ordonnance {number} : {exam}, pour le patient {initials}. "
-        "Service choisi par le patient : {service}. "
+        "fr": "Ordonnance {number} : {exam}, pour le patient {initials}, "
+        "au service choisi par le patient : {service}. "
         "Appuyez sur 1 pour appeler le service maintenant, sur 2 pour annuler.",
-        "en": "Order {number}: {exam}, for patient {initials}. "
-        "Service chosen by the patient: {service}. "
+        "en": "Order {number}: {exam}, for patient {initials}, "
+        "to the service the patient chose: {service}. "
         "Press 1 to call the service now, 2 to cancel.",
     },
     "cancelled_by_physician": {
@@ -95,26 +95,26 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Call cancelled. The order was not transmitted. Goodbye.",
     },
     "calling": {
-        "fr": "Nous appelons {service}. Votre conversation avec le professionnel sera "
-        "enregistrée. Restez en ligne.",
-        "en": "We are calling {service}. Your conversation with the professional will be "
-        "recorded. Please stay on the line.",
+        "fr": "Nous appelons {service}. Votre conversation avec le professionnel sera enregistrée.",
+        "en": "We are calling {service}. Your conversation with the professional will be recorded.",
     },
     "wait_ringing": {
         "fr": "Le service sonne. Restez en ligne.",
         "en": "The service is ringing. Please stay on the line.",
     },
     "wait_answered": {
-        "fr": "Le service a répondu. La personne indique son rôle.",
-        "en": "The service answered. The person is stating their role.",
+        "fr": "Le service a répondu. La personne indique son rôle. Restez en ligne.",
+        "en": "The service answered. The person is stating their role. Please stay on the line.",
     },
     "wait_transfer": {
-        "fr": "Une réceptionniste a répondu et transfère l'appel à un professionnel.",
-        "en": "A receptionist answered and is transferring the call to a professional.",
+        "fr": "Une réceptionniste a répondu et transfère l'appel à un professionnel. "
+        "Restez en ligne.",
+        "en": "A receptionist answered and is transferring the call to a professional. "
+        "Please stay on the line.",
     },
     "wait_confirming": {
-        "fr": "Un {role} confirme son identité.",
-        "en": "A {role} is confirming their identity.",
+        "fr": "Un {role} confirme son identité. Restez en ligne.",
+        "en": "A {role} is confirming their identity. Please stay on the line.",
     },
     "reason_busy": {"fr": "Le service est occupé.", "en": "The service is busy."},
     "reason_no_answer": {

@@ -252,6 +252,14 @@ def wait() -> Response:
     return _respond(work)
 
 
+@bp.post("/status/physician")
+def physician_status() -> Response:
+    """The physician's call progress (the number's status callback URL)."""
+    return _respond(
+        lambda db: Reply(effects=callbacks.physician_status(db, _settings(), request.form))
+    )
+
+
 @bp.post("/status/call")
 def call_status() -> Response:
     """Progress of the call to the service."""
