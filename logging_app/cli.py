@@ -257,3 +257,12 @@ def demo_seed(app: Flask) -> None:
         lines = seed_if_empty(db, actor())
     for line in lines:
         click.echo(line)
+
+
+def run() -> None:
+    """The ``ordophone`` console script: the domain's commands plus the telephony adapter's
+    (imported here, lazily, so that the domain never depends on ``voice``)."""
+    from voice.cli import register
+
+    register(main)
+    main()

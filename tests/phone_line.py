@@ -24,7 +24,6 @@ from voice.simulator.serving import ServedApp, serve_wsgi
 ACCOUNT_SID = "AC" + "5" * 32
 AUTH_TOKEN = "simulated-auth-token"
 TWILIO_NUMBER = "+15145550000"
-SERVICE_PHONE = "+15145550199"  # the demo service's
 TIME_SCALE = 0.01  # real seconds per simulated second: calls take a second or two
 
 
@@ -57,9 +56,9 @@ class PhoneLine:
     def run(self, name: str, faults: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
         """Run the named scenario on a fresh order; returns the call's log and the order."""
         scenario = scenarios.SCENARIOS[name]
-        number = scenarios.prepare_order(self.app, scenario)
+        number, service_phone = scenarios.prepare_order(self.app, scenario)
         request = scenarios.scenario_request(
-            scenario, number, self.url, TWILIO_NUMBER, SERVICE_PHONE
+            scenario, number, self.url, TWILIO_NUMBER, service_phone
         )
         if faults is not None:
             request["faults"] = faults

@@ -174,8 +174,9 @@ class ScenarioError(Exception):
     """The scenario cannot run (no demo data, simulator unreachable, …)."""
 
 
-def prepare_order(app: Flask, scenario: Scenario) -> str:
-    """A fresh fictional order of the demo physician for the scenario; its number."""
+def prepare_order(app: Flask, scenario: Scenario) -> tuple[str, str]:
+    """A fresh fictional order of the demo physician for the scenario: its number and the
+    phone of its service."""
     actor = "simulate"
     with transaction(app) as db:
         physician = db.scalars(
@@ -189,7 +190,7 @@ def prepare_order(app: Flask, scenario: Scenario) -> str:
             attempt = transmissions.start_attempt(db, order, "portal", actor, None)
             transmissions.end_attempt(db, attempt, "awaiting_confirmation", actor)
             transmissions.confirm_read_back(db, attempt, actor)
-        return order.number
+        return order.number, service.phone
 
 
 def scenario_request(
