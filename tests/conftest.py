@@ -20,6 +20,13 @@ if TYPE_CHECKING:
     from tests.phone_line import PhoneLine
 
 TEST_SECRET = "test-secret-key-not-for-production"
+TEST_TWILIO = {
+    "TWILIO_ACCOUNT_SID": "AC" + "7" * 32,
+    "TWILIO_AUTH_TOKEN": "test-twilio-auth-token",
+    "TWILIO_PHONE_NUMBER": "+15145550000",
+    # Tests never reach Twilio: nothing listens on the discard port, REST requests fail fast.
+    "TWILIO_API_BASE_URL": "http://127.0.0.1:9",
+}
 
 
 def app_overrides(tmp_path: Path) -> dict[str, object]:
@@ -29,6 +36,7 @@ def app_overrides(tmp_path: Path) -> dict[str, object]:
         "DATABASE_URL": f"sqlite:///{tmp_path / 'ordophone.sqlite3'}",
         "SECRET_KEY": TEST_SECRET,
         "TESTING": True,
+        **TEST_TWILIO,
     }
 
 
