@@ -34,7 +34,7 @@ def _params() -> dict[str, str]:
 
 def _refused(client: FlaskClient, db: Session, path: str, **kwargs: object) -> None:
     before = row_counts(db)
-    response = client.post(path, **kwargs)  # type: ignore[arg-type]
+    response = client.post(path, **kwargs)
     assert response.status_code == 403
     after = row_counts(db)
     assert after.pop("audit_entries") == before.pop("audit_entries") + 1

@@ -4,6 +4,8 @@ world of one physician, one service and one ready order that the call-flow tests
 from __future__ import annotations
 
 import secrets
+import urllib.parse
+import urllib.request
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import Any
@@ -60,6 +62,20 @@ class Webhooks:
         if idempotency_token:
             headers["I-Twilio-Idempotency-Token"] = idempotency_token
         return self.client.post(path, data=params, headers=headers)
+
+
+def post_over_http(app: Flask, base_url: str, path: str, params: dict[str, str]) -> ET.Element:
+    """Post a signed webhook to a server listening on a real port; its TwiML answer."""
+    url = f"{app.config['ORDOPHONE'].public_base_url}{path}"
+    token = app.config["ORDOPHONE"].twilio_auth_token
+    request = urllib.request.Request(  # noqa: S310 - the test's own server
+        f"{base_url}{path}",
+        data=urllib.parse.urlencode(params).encode(),
+        headers={"X-Twilio-Signature": RequestValidator(token).compute_signature(url, params)},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        return ET.fromstring(response.read())  # noqa: S314 - our own answer
 
 
 def twiml(response: TestResponse) -> ET.Element:
