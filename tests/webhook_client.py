@@ -115,8 +115,9 @@ def place_leg(
     Returns the CallSid and the attempt id."""
     sid = new_call_sid()
     with transaction(app) as db:
-        attempt_id = None
-        if fields.pop("with_attempt", False) or role == "professional":
+        attempt_id = fields.pop("attempt_id", None)
+        wanted = fields.pop("with_attempt", False) or role == "professional"
+        if attempt_id is None and wanted:
             attempt = _attempt(db, world, fields.pop("physician_sid", None))
             attempt_id = attempt.id
             outcome = fields.pop("outcome", None)
