@@ -18,7 +18,7 @@ from voice.scenarios import PHYSICIAN_LINES, READ_BACK
 def test_a_transmitted_call_has_a_dual_channel_recording_and_a_transcript_by_speaker(
     line: PhoneLine,
 ) -> None:
-    log, order = line.run("radiologist")
+    log, _ = line.run("radiologist")
     with line.inspect() as db:
         recording = db.scalars(select(Recording)).one()
         segments = db.scalars(select(TranscriptSegment).order_by(TranscriptSegment.sequence))
