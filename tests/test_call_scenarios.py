@@ -16,5 +16,14 @@ def test_scenario_ends_as_expected(line: PhoneLine, name: str) -> None:
     own = [a for a in order["attempts"] if a["started_at"] and a["call_sids"]["physician"]]
     if scenario.expected_outcome is None:
         assert own == [], log
+        return
+    assert [a["outcome"] for a in own] == [scenario.expected_outcome], log
+    professional = own[0]["professional"]
+    if scenario.received_by is None:
+        assert professional is None, log
     else:
-        assert [a["outcome"] for a in own] == [scenario.expected_outcome], log
+        assert professional["role"] == scenario.received_by, log
+        assert professional["permit_number"] and professional["name"], log
+        assert own[0]["read_back_confirmed"] is True, log
+    if name in ("technologist-after-transfer", "staff-never-transfers"):
+        assert [r["role"] for r in own[0]["refusals"]] == ["staff"], log

@@ -22,6 +22,9 @@ from voice import companion, scenarios
 
 
 def register(main: click.Group) -> None:
+    """Add ``simulate`` and wrap ``serve`` (once, however often it is called)."""
+    if "simulate" in main.commands:
+        return
     main.add_command(simulate)
     original = main.commands["serve"]
     main.add_command(_serve_with_simulator(original), "serve")

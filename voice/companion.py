@@ -56,7 +56,7 @@ def start(host: str, port: int, instance_path: Path) -> tuple[subprocess.Popen[b
         TWILIO_PHONE_NUMBER=companion.phone_number,
         PUBLIC_BASE_URL=companion.app_url,
     )
-    _save(instance_path / STATE_FILE, companion)
+    save(instance_path, companion)
     return process, companion
 
 
@@ -74,7 +74,9 @@ def _wait_listening(process: subprocess.Popen[bytes], port: int, timeout: float 
     raise RuntimeError(f"the simulator did not listen on port {port} within {timeout:.0f} s")
 
 
-def _save(path: Path, companion: Companion) -> None:
+def save(instance_path: str | Path, companion: Companion) -> None:
+    """Record where the companion listens (for `ordophone simulate`), owner-readable only."""
+    path = Path(instance_path) / STATE_FILE
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
         json.dump(asdict(companion), handle, indent=2)

@@ -81,6 +81,7 @@ class Scenario:
     expected_status: str
     expected_outcome: str | None  # of the attempt this call makes (None: it makes none)
     order_already: str = "ready"  # "transmitted": the order went out before this call
+    received_by: str | None = None  # the professional's stated role, when one received it
 
 
 SCENARIOS = {
@@ -93,6 +94,7 @@ SCENARIOS = {
             {"behaviour": {"answer": {"rings": 2}}, "script": RADIOLOGIST},
             "transmitted",
             "transmitted",
+            received_by="radiologist",
         ),
         Scenario(
             "technologist-after-transfer",
@@ -107,6 +109,7 @@ SCENARIOS = {
             },
             "transmitted",
             "transmitted",
+            received_by="technologist",
         ),
         Scenario(
             "staff-never-transfers",
