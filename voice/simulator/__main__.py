@@ -51,10 +51,11 @@ def main(argv: list[str] | None = None) -> None:
         webhook_timeout=args.webhook_timeout,
         faults=faults,
     )
+    stopped = threading.Event()
+    # Before saying it listens: a SIGTERM right after that line must stop it cleanly.
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     base_url = simulator.start(args.host, args.port)
     print(f"Twilio simulator listening on {base_url}", flush=True)
-    stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     try:
         stopped.wait()
     except KeyboardInterrupt:
