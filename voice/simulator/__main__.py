@@ -51,10 +51,10 @@ def main(argv: list[str] | None = None) -> None:
         webhook_timeout=args.webhook_timeout,
         faults=faults,
     )
-    base_url = simulator.start(args.host, args.port)
-    print(f"Twilio simulator listening on {base_url}", flush=True)
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    base_url = simulator.start(args.host, args.port)
+    print(f"Twilio simulator listening on {base_url}", flush=True)
     try:
         stopped.wait()
     except KeyboardInterrupt:
