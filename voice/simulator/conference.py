@@ -270,4 +270,5 @@ def _event(
         room.faults,
         description,
         room.trace,
+        room.sid,
     )

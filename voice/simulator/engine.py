@@ -96,9 +96,10 @@ class Engine:
         faults: Faults,
         description: str,
         trace: str | None,
+        stream: str,
     ) -> None:
-        """Queue a status callback for delivery by the dispatcher thread."""
-        self.dispatcher.submit(Callback(url, method, params, faults, description, trace))
+        """Queue a status callback; those of one `stream` are delivered in order."""
+        self.dispatcher.submit(Callback(url, method, params, faults, description, trace, stream))
 
     def call_status_callback(self, call: Call, status: str) -> None:
         """Send the call-progress event for `status` if the call subscribed to it."""
@@ -118,7 +119,7 @@ class Engine:
             description = f"status callback {call.sid} {status} (seq {call.sequence})"
             call.sequence += 1
             url, method = call.status_callback, call.status_callback_method
-        self.callback(url, method, params, call.faults, description, call.trace)
+        self.callback(url, method, params, call.faults, description, call.trace, call.sid)
 
     def answer(self, call: Call) -> None:
         """An inbound call is answered when its first TwiML document runs."""

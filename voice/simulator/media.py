@@ -81,7 +81,7 @@ def _recording_callback(engine: Engine, recording: Recording, status: str) -> No
     call = engine.world.calls[recording.call_sid]
     engine.callback(
         recording.status_callback, recording.status_callback_method, params, call.faults,
-        f"recording callback {recording.sid} {status}", recording.trace,
+        f"recording callback {recording.sid} {status}", recording.trace, recording.sid,
     )  # fmt: skip
 
 
@@ -154,7 +154,7 @@ def _transcription_event(
     engine.callback(
         transcription.status_callback_url, transcription.status_callback_method, params,
         call.faults, f"transcription callback {transcription.sid} {event} "
-        f"(seq {transcription.sequence})", transcription.trace,
+        f"(seq {transcription.sequence})", transcription.trace, transcription.sid,
     )  # fmt: skip
 
 
