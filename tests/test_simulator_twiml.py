@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from twilio.rest import Client
-from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
+from twilio.twiml.voice_response import Dial, Gather, Start, Stop, VoiceResponse
 
 from voice.simulator import CallHandle, Script, Simulator, press, say, script, silence
 from voice.simulator.client import RewritingHttpClient
@@ -155,7 +155,10 @@ def test_reject_ends_the_call_with_its_reason(
     refuse.reject(reason=reason)
     ivr.documents["refuse"] = str(refuse)
 
-    assert dial_in(sim, ivr, "refuse", script("caller")).wait(10) == status
+    call = dial_in(sim, ivr, "refuse", script("caller"))
+
+    assert call.wait(10) == status
+    assert call.duration == 0
 
 
 def test_say_loop_is_heard_each_time_and_pause_adds_to_the_duration(
@@ -163,6 +166,7 @@ def test_say_loop_is_heard_each_time_and_pause_adds_to_the_duration(
 ) -> None:
     talk = VoiceResponse()
     talk.say("Hello.", loop=3)
+    talk.say("Bonjour.", language="fr-CA")
     talk.pause(length=20)
     ivr.documents["talk"] = str(talk)
 
@@ -170,4 +174,30 @@ def test_say_loop_is_heard_each_time_and_pause_adds_to_the_duration(
 
     assert call.wait(10) == "completed"
     assert call.log_text().count('hears: "Hello."') == 3
-    assert call.duration == 23
+    assert 'hears: "Bonjour." (fr-CA)' in call.log_text()
+    assert call.duration == 24
+
+
+def test_start_and_stop_transcription_in_twiml(sim: Simulator, ivr: SampleIvr) -> None:
+    document = VoiceResponse()
+    start = Start()
+    start.transcription(
+        name="notes", status_callback_url="/voice/transcription-events", language_code="fr-CA"
+    )
+    document.append(start)
+    document.say("Transcribed call.")
+    stop = Stop()
+    stop.transcription(name="notes")
+    document.append(stop)
+    ivr.documents["notes"] = str(document)
+
+    call = dial_in(sim, ivr, "notes", script("caller"))
+
+    assert call.wait(10) == "completed"
+    sim.wait_idle()
+    events = [d.form for d in ivr.to("/voice/transcription-events")]
+    assert [e["TranscriptionEvent"] for e in events] == [
+        "transcription-started",
+        "transcription-stopped",
+    ]
+    assert {e["CallSid"] for e in events} == {call.sid}

@@ -164,7 +164,7 @@ class Engine:
                 )
         self.check(call)
 
-    def hear(self, call: Call, text: str) -> None:
+    def hear(self, call: Call, text: str, language: str | None = None) -> None:
         """The party on `call` hears `text`; it may hang up on hearing it.
 
         While the call waits in a conference, the wait music's repeats are not logged.
@@ -172,7 +172,8 @@ class Engine:
         with self.world.lock:
             party = call.party
             if not (call.waiting_in and party.last_heard == text):
-                self.world.log(call.trace, party.name, f'hears: "{text}"')
+                suffix = f" ({language})" if language else ""
+                self.world.log(call.trace, party.name, f'hears: "{text}"{suffix}')
             party.last_heard = text
             triggered = any(s.lower() in text.lower() for s in party.hangup_triggers())
         if triggered:
