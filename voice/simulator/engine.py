@@ -7,7 +7,6 @@ that a REST update or a hang-up can interrupt.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
@@ -146,20 +145,14 @@ class Engine:
         room = self.world.conferences.get(call.waiting_in)
         return room is None or room.status != "init" or call.sid not in room.participants
 
-    def pause(
-        self, call: Call, virtual_seconds: float, stop_when: Callable[[], bool] | None = None
-    ) -> None:
+    def pause(self, call: Call, virtual_seconds: float) -> None:
         """Let virtual time pass on this call; interruptible by REST updates."""
         with self.world.lock:
             call.elapsed += max(0.0, virtual_seconds)
             real = self.clock.real_seconds(virtual_seconds)
             if real > 0:
                 self.world.changed.wait_for(
-                    lambda: (
-                        call.interrupted
-                        or self._wait_over(call)
-                        or (stop_when is not None and stop_when())
-                    ),
+                    lambda: call.interrupted or self._wait_over(call),
                     timeout=real,
                 )
         self.check(call)
