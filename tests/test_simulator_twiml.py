@@ -75,6 +75,38 @@ def test_gather_without_action_posts_to_the_current_document(
     assert 'hears: "Nothing more."' in call.log_text()
 
 
+def test_gather_with_get_sends_its_answer_in_the_signed_query_string(
+    sim: Simulator, ivr: SampleIvr
+) -> None:
+    ask = VoiceResponse()
+    ask.append(Gather(action="got", method="GET", num_digits=2))
+    ivr.documents |= {"ask": str(ask), "got": "<Response/>"}
+
+    call = dial_in(sim, ivr, "ask", script("caller", press("42")))
+
+    assert call.wait(10) == "completed"
+    [got] = ivr.to("/twiml/got")
+    assert got.args["Digits"] == "42"
+    assert got.args["CallSid"] == call.sid
+    assert got.signature_valid
+
+
+def test_time_scale_makes_virtual_pauses_take_real_time(ivr: SampleIvr) -> None:
+    paused = VoiceResponse()
+    paused.pause(length=30)
+    ivr.documents["paused"] = str(paused)
+    scaled = Simulator(ACCOUNT_SID, AUTH_TOKEN, time_scale=0.01)
+    scaled.start()
+    try:
+        started = time.monotonic()
+        call = dial_in(scaled, ivr, "paused", script("caller"))
+        assert call.wait(10) == "completed"
+        assert time.monotonic() - started >= 0.3
+        assert call.duration == 30
+    finally:
+        scaled.stop()
+
+
 def test_speech_gather_ignores_keys_and_hears_words(sim: Simulator, ivr: SampleIvr) -> None:
     ask, done = VoiceResponse(), VoiceResponse()
     ask.append(Gather(input="speech", action="done", action_on_empty_result=True))

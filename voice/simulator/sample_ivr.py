@@ -32,6 +32,7 @@ class Delivery:
 
     path: str
     form: dict[str, str]
+    args: dict[str, str]
     signature: str
     idempotency_token: str
     signature_valid: bool
@@ -80,6 +81,7 @@ def create_sample_ivr(
         delivery = Delivery(
             request.path,
             request.form.to_dict(),
+            request.args.to_dict(),
             signature,
             request.headers.get("I-Twilio-Idempotency-Token", ""),
             valid,
