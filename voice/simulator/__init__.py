@@ -101,6 +101,24 @@ Faults
 times out on an application that did the work anyway; the call then requests its
 FallbackUrl. The application therefore sees both requests, which exercises idempotency.
 
+Semantics worth knowing
+-----------------------
+- REST `Status=canceled` ends only a queued or ringing call; on an answered call it is
+  ignored, as on Twilio (use `completed`). `completed` on a ringing call ends it `canceled`.
+- A REST redirect (Url or Twiml) takes a call out of its conference without running the
+  `<Dial>` action; removing the participant (DELETE) or ending the conference runs it.
+- `<Reject>` ends an inbound call unanswered: `busy` (reason="busy") or `no-answer`.
+- End of document hangs up; a failed TwiML request without FallbackUrl makes the party
+  hear "An application error has occurred" and hangs up.
+
+Not simulated
+-------------
+`<Dial>` to `<Number>`, `<Client>`, `<Sip>` or `<Queue>` (DialCallStatus=failed is
+logged), `<Enqueue>`, `<Connect>`, `<Stream>`, `record` on `<Dial>` or on `Calls.json`,
+conference recording, mute/hold events, answering-machine detection, partial
+transcription results, `RecordingStatus=absent`, Gather barge-in and
+partialResultCallback.
+
 Modules
 -------
 `server` (Simulator, CallHandle), `world` (state, Faults), `engine` (shared context),
