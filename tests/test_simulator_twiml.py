@@ -9,7 +9,7 @@ import pytest
 from twilio.rest import Client
 from twilio.twiml.voice_response import Dial, Gather, Start, Stop, VoiceResponse
 
-from voice.simulator import CallHandle, Script, Simulator, press, say, script, silence
+from voice.simulator import CallHandle, Script, Simulator, hangup, press, say, script, silence
 from voice.simulator.client import RewritingHttpClient
 from voice.simulator.sample_ivr import SampleIvr, serve_sample_ivr
 
@@ -233,3 +233,19 @@ def test_start_and_stop_transcription_in_twiml(sim: Simulator, ivr: SampleIvr) -
         "transcription-stopped",
     ]
     assert {e["CallSid"] for e in events} == {call.sid}
+
+
+def test_party_hanging_up_at_a_gather_ends_the_call_without_an_action(
+    sim: Simulator, ivr: SampleIvr
+) -> None:
+    ask = VoiceResponse()
+    ask.append(Gather(input="dtmf speech", action="answered"))
+    ask.say("Still there?")
+    ivr.documents |= {"ask": str(ask), "answered": "<Response/>"}
+
+    call = dial_in(sim, ivr, "ask", script("caller", hangup()))
+
+    assert call.wait(10) == "completed"
+    assert ivr.to("/twiml/answered") == []
+    assert "Still there?" not in call.log_text()
+    assert "[caller] hangs up" in call.log_text()
