@@ -245,7 +245,7 @@ def test_receptionist_hands_the_phone_to_a_technologist(sim: Simulator, ivr: Sam
 
 
 @pytest.mark.parametrize(("behaviour", "status"), [(busy(), "busy"), (no_answer(), "no-answer")])
-def test_unreachable_service_takes_the_caller_out_of_the_conference(
+def test_unreachable_service_leads_to_the_not_transmitted_message(
     sim: Simulator, ivr: SampleIvr, behaviour: Behaviour, status: str
 ) -> None:
     sim.register_number(SERVICE, behaviour, TECHNOLOGIST)
@@ -256,11 +256,31 @@ def test_unreachable_service_takes_the_caller_out_of_the_conference(
     assert ivr.to("/voice/service-status")[-1].form["CallStatus"] == status
     assert sim.calls(to=SERVICE)[0].status == status
     assert "The order was not transmitted" in physician.log_text()
-    leave = [
-        d.form for d in ivr.to("/voice/conference-events")
-        if d.form["StatusCallbackEvent"] == "participant-leave"
-    ]  # fmt: skip
-    assert [f["ReasonParticipantLeft"] for f in leave] == ["participant_updated_via_api"]
+    assert ivr.to("/voice/after-dial") == []
+
+
+def test_rest_redirect_takes_the_waiting_caller_out_of_the_conference() -> None:
+    # Ringing takes real time here (60 s at 1/100), so the caller is surely waiting
+    # in the conference when the app redirects it.
+    slow = Simulator(ACCOUNT_SID, AUTH_TOKEN, time_scale=0.01)
+    slow.start()
+    ivr, served = serve_sample_ivr(slow.base_url, ACCOUNT_SID, AUTH_TOKEN, SERVICE, APP_NUMBER)
+    try:
+        slow.register_number(SERVICE, no_answer(), TECHNOLOGIST)
+        physician = call_in(slow, ivr, script("physician", press("1234#")))
+        assert physician.wait(10) == "completed"
+        slow.wait_idle()
+    finally:
+        served.stop()
+        slow.stop()
+
+    events = [d.form for d in ivr.to("/voice/conference-events")]
+    assert [(f["StatusCallbackEvent"], f.get("ReasonParticipantLeft")) for f in events] == [
+        ("participant-join", None),
+        ("participant-leave", "participant_updated_via_api"),
+        ("conference-end", None),
+    ]
+    assert events[-1]["ReasonConferenceEnded"] == "last-participant-left"
     assert ivr.to("/voice/after-dial") == []
 
 

@@ -151,7 +151,7 @@ def test_outbound_call_uses_the_fallback_url_given_to_the_rest_api(start: Start)
 
     [fallback] = ivr.to("/voice/fallback")
     assert fallback.form["CallSid"] == service.sid
-    assert fallback.form["ErrorUrl"].endswith("/voice/screen")
+    assert "/voice/screen?caller=" in fallback.form["ErrorUrl"]
     client = Client(ACCOUNT_SID, AUTH_TOKEN, http_client=RewritingHttpClient(sim.base_url))
     client.calls(physician.sid).update(status="completed")
     assert physician.wait(10) == "completed"

@@ -177,3 +177,45 @@ def test_conference_and_participants_can_be_listed_and_kicked(
     assert sim.call(call.sid).wait(10) == "completed"
     assert 'hears: "Out of the conference."' in sim.call(call.sid).log_text()
     assert client.conferences(room.sid).fetch().status == "completed"
+
+
+def test_ending_a_conference_by_rest_runs_each_dial_action(
+    sim: Simulator, ivr: SampleIvr, client: Client
+) -> None:
+    response = VoiceResponse()
+    dial = Dial(action=ivr.base_url + "/twiml/after")
+    dial.conference("ended-by-api", start_conference_on_enter=False, wait_url="")
+    response.append(dial)
+    ivr.documents["after"] = "<Response><Say>After the conference.</Say></Response>"
+    call = client.calls.create(to=SERVICE, from_=APP_NUMBER, twiml=str(response))
+    in_progress(sim, call.sid)
+    for _ in range(500):
+        rooms = client.conferences.list(friendly_name="ended-by-api")
+        if rooms:
+            break
+        time.sleep(0.01)
+
+    client.conferences(rooms[0].sid).update(status="completed")
+
+    assert sim.call(call.sid).wait(10) == "completed"
+    [after] = ivr.to("/twiml/after")
+    assert after.form["DialCallStatus"] == "answered"
+    assert 'hears: "After the conference."' in sim.call(call.sid).log_text()
+
+
+def test_a_number_nobody_registered_fails(sim: Simulator, client: Client) -> None:
+    call = client.calls.create(to="+15145559999", from_=APP_NUMBER, twiml="<Response/>")
+
+    assert sim.call(call.sid).wait(10) == "failed"
+    assert "no party is registered for +15145559999" in sim.log_text()
+
+
+def test_stopping_a_recording_completes_it(sim: Simulator, client: Client) -> None:
+    call = client.calls.create(to=SERVICE, from_=APP_NUMBER, twiml=on_hold())
+    in_progress(sim, call.sid)
+    recording = client.calls(call.sid).recordings.create()
+
+    stopped = client.calls(call.sid).recordings(recording.sid).update(status="stopped")
+
+    assert stopped.status == "completed"
+    assert [c.sid for c in client.calls.list(to=SERVICE)] == [call.sid]

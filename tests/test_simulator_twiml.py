@@ -7,9 +7,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from twilio.rest import Client
-from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
+from twilio.twiml.voice_response import Dial, Gather, Start, Stop, VoiceResponse
 
-from voice.simulator import CallHandle, Script, Simulator, press, say, script, silence
+from voice.simulator import CallHandle, Script, Simulator, hangup, press, say, script, silence
 from voice.simulator.client import RewritingHttpClient
 from voice.simulator.sample_ivr import SampleIvr, serve_sample_ivr
 
@@ -73,6 +73,38 @@ def test_gather_without_action_posts_to_the_current_document(
     posted = [d.form.get("Digits") for d in ivr.to("/twiml/menu")]
     assert posted == [None, "5"]
     assert 'hears: "Nothing more."' in call.log_text()
+
+
+def test_gather_with_get_sends_its_answer_in_the_signed_query_string(
+    sim: Simulator, ivr: SampleIvr
+) -> None:
+    ask = VoiceResponse()
+    ask.append(Gather(action="got", method="GET", num_digits=2))
+    ivr.documents |= {"ask": str(ask), "got": "<Response/>"}
+
+    call = dial_in(sim, ivr, "ask", script("caller", press("42")))
+
+    assert call.wait(10) == "completed"
+    [got] = ivr.to("/twiml/got")
+    assert got.args["Digits"] == "42"
+    assert got.args["CallSid"] == call.sid
+    assert got.signature_valid
+
+
+def test_time_scale_makes_virtual_pauses_take_real_time(ivr: SampleIvr) -> None:
+    paused = VoiceResponse()
+    paused.pause(length=30)
+    ivr.documents["paused"] = str(paused)
+    scaled = Simulator(ACCOUNT_SID, AUTH_TOKEN, time_scale=0.01)
+    scaled.start()
+    try:
+        started = time.monotonic()
+        call = dial_in(scaled, ivr, "paused", script("caller"))
+        assert call.wait(10) == "completed"
+        assert time.monotonic() - started >= 0.3
+        assert call.duration == 30
+    finally:
+        scaled.stop()
 
 
 def test_speech_gather_ignores_keys_and_hears_words(sim: Simulator, ivr: SampleIvr) -> None:
@@ -155,7 +187,10 @@ def test_reject_ends_the_call_with_its_reason(
     refuse.reject(reason=reason)
     ivr.documents["refuse"] = str(refuse)
 
-    assert dial_in(sim, ivr, "refuse", script("caller")).wait(10) == status
+    call = dial_in(sim, ivr, "refuse", script("caller"))
+
+    assert call.wait(10) == status
+    assert call.duration == 0
 
 
 def test_say_loop_is_heard_each_time_and_pause_adds_to_the_duration(
@@ -163,6 +198,7 @@ def test_say_loop_is_heard_each_time_and_pause_adds_to_the_duration(
 ) -> None:
     talk = VoiceResponse()
     talk.say("Hello.", loop=3)
+    talk.say("Bonjour.", language="fr-CA")
     talk.pause(length=20)
     ivr.documents["talk"] = str(talk)
 
@@ -170,4 +206,46 @@ def test_say_loop_is_heard_each_time_and_pause_adds_to_the_duration(
 
     assert call.wait(10) == "completed"
     assert call.log_text().count('hears: "Hello."') == 3
-    assert call.duration == 23
+    assert 'hears: "Bonjour." (fr-CA)' in call.log_text()
+    assert call.duration == 24
+
+
+def test_start_and_stop_transcription_in_twiml(sim: Simulator, ivr: SampleIvr) -> None:
+    document = VoiceResponse()
+    start = Start()
+    start.transcription(
+        name="notes", status_callback_url="/voice/transcription-events", language_code="fr-CA"
+    )
+    document.append(start)
+    document.say("Transcribed call.")
+    stop = Stop()
+    stop.transcription(name="notes")
+    document.append(stop)
+    ivr.documents["notes"] = str(document)
+
+    call = dial_in(sim, ivr, "notes", script("caller"))
+
+    assert call.wait(10) == "completed"
+    sim.wait_idle()
+    events = [d.form for d in ivr.to("/voice/transcription-events")]
+    assert [e["TranscriptionEvent"] for e in events] == [
+        "transcription-started",
+        "transcription-stopped",
+    ]
+    assert {e["CallSid"] for e in events} == {call.sid}
+
+
+def test_party_hanging_up_at_a_gather_ends_the_call_without_an_action(
+    sim: Simulator, ivr: SampleIvr
+) -> None:
+    ask = VoiceResponse()
+    ask.append(Gather(input="dtmf speech", action="answered"))
+    ask.say("Still there?")
+    ivr.documents |= {"ask": str(ask), "answered": "<Response/>"}
+
+    call = dial_in(sim, ivr, "ask", script("caller", hangup()))
+
+    assert call.wait(10) == "completed"
+    assert ivr.to("/twiml/answered") == []
+    assert "Still there?" not in call.log_text()
+    assert "[caller] hangs up" in call.log_text()

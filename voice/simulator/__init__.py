@@ -56,13 +56,76 @@ a word). They make CallDuration and RecordingDuration, and the simulator really 
 `virtual * time_scale` seconds: 0.0 (default) never sleeps, 1.0 is real time. Waiting in a
 conference re-requests the waitUrl at most every `wait_loop_interval` real seconds.
 
-Callbacks (status, conference, recording, transcription)
--------------------------------------------------------
-Status callbacks go out from one dispatcher thread in the order they were fired (or
-shuffled a few at a time with the reorder fault); TwiML requests (the voice URL, Gather
-and Dial actions, Redirects, the waitUrl) are made by the call's own thread. Before a
-conference conversation starts, the callbacks fired so far are delivered, so that the
-application can react to `participant-join` (start a recording, a transcription).
+Webhooks and their parameters
+-----------------------------
+Every request is form-encoded (GET: in the query string), signed, and carries an
+`I-Twilio-Idempotency-Token`. Redirects (3xx) are followed with a GET, parameters dropped.
+
+- TwiML requests (voice URL, Redirect, waitUrl, actions): the standard parameters above;
+  Gather action + `Digits` and `FinishedOnKey`, or `SpeechResult` and `Confidence`;
+  Dial action + `DialCallStatus` (`answered` for a conference; `CallStatus=completed` when
+  the caller hung up in it); Record action + `RecordingUrl`, `RecordingDuration`,
+  `RecordingSid`, `Digits`; waitUrl + `ConferenceSid`, `FriendlyName`; FallbackUrl +
+  `ErrorCode=11200`, `ErrorUrl`.
+- Call status (StatusCallback, for the StatusCallbackEvent subscribed: initiated ringing
+  answered completed; completed always): standard + `SequenceNumber` (0, 1, ...),
+  `Timestamp` (RFC 2822), `CallbackSource=call-progress-events`, `CallDuration` on the
+  final one (completed, busy, no-answer, failed, canceled).
+- Conference (the first participant's statusCallback, events start end join leave):
+  `AccountSid`, `ConferenceSid`, `FriendlyName`, `StatusCallbackEvent`
+  (conference-start, conference-end, participant-join, participant-leave),
+  `SequenceNumber`, `Timestamp`; participant events + `CallSid`, `Muted`, `Hold`,
+  `Coaching`, `EndConferenceOnExit`, `StartConferenceOnEnter`, `ParticipantLabel`; leave +
+  `ParticipantCallStatus`, `ReasonParticipantLeft`; end + `ReasonConferenceEnded`,
+  `CallSidEndingConference`.
+- Recording (RecordingStatusCallback, events in-progress completed): `AccountSid`,
+  `CallSid`, `RecordingSid`, `RecordingUrl`, `RecordingStatus`, `RecordingDuration`,
+  `RecordingChannels`, `RecordingSource`, `RecordingStartTime`.
+- Real-time transcription (StatusCallbackUrl): `AccountSid`, `CallSid`,
+  `TranscriptionSid`, `Timestamp`, `SequenceId` (1, 2, ...), `TranscriptionEvent`
+  (transcription-started, transcription-content, transcription-stopped), `LanguageCode`;
+  content + `Track` (inbound_track: the transcribed call's own party; outbound_track: the
+  others), `TranscriptionData` (JSON `{"transcript", "confidence"}`), `Final=true`.
+
+Status callbacks go out from background threads, each stream (one call, conference,
+recording or transcription) in the order it was fired, or shuffled a few at a time with
+the reorder fault; TwiML requests are made by the call's own thread. Before a conference
+conversation starts, the callbacks fired so far are delivered, so that the application
+can react to `participant-join` (start a recording, a transcription). Status callbacks
+may arrive before the REST request that placed the call has returned, as on Twilio:
+name what the app needs in the callback URL's query string.
+
+Faults
+------
+`fail_primary` *sends* the first TwiML request and discards the answer, as when Twilio
+times out on an application that did the work anyway; the call then requests its
+FallbackUrl. The application therefore sees both requests, which exercises idempotency.
+
+Semantics worth knowing
+-----------------------
+- REST `Status=canceled` ends only a queued or ringing call; on an answered call it is
+  ignored, as on Twilio (use `completed`). `completed` on a ringing call ends it `canceled`.
+- A REST redirect (Url or Twiml) takes a call out of its conference without running the
+  `<Dial>` action; removing the participant (DELETE) or ending the conference runs it.
+- `<Reject>` ends an inbound call unanswered: `busy` (reason="busy") or `no-answer`.
+- End of document hangs up; a failed TwiML request without FallbackUrl makes the party
+  hear "An application error has occurred" and hangs up.
+
+Not simulated
+-------------
+`<Dial>` to `<Number>`, `<Client>`, `<Sip>` or `<Queue>` (DialCallStatus=failed is
+logged), `<Enqueue>`, `<Connect>`, `<Stream>`, `record` on `<Dial>` or on `Calls.json`,
+conference recording, mute/hold events, answering-machine detection, partial
+transcription results, `RecordingStatus=absent`, Gather barge-in and
+partialResultCallback.
+
+Modules
+-------
+`server` (Simulator, CallHandle), `world` (state, Faults), `engine` (shared context),
+`calls` (lifecycle), `twiml` (interpreter), `gather`, `conference`, `media` (recordings,
+transcriptions), `transport` (signed delivery, dispatcher), `api*` and `scenarios`
+(HTTP), `parties` (scripts), `clock`, `serving` and `client` (wiring an app to the
+simulator), `sample_ivr` (the reference app the tests drive).
 """
 
 from voice.simulator.parties import (

@@ -52,7 +52,6 @@ def main(argv: list[str] | None = None) -> None:
         faults=faults,
     )
     stopped = threading.Event()
-    # Before saying it listens: a SIGTERM right after that line must stop it cleanly.
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     base_url = simulator.start(args.host, args.port)
     print(f"Twilio simulator listening on {base_url}", flush=True)

@@ -36,6 +36,8 @@ def create_call(account_sid: str) -> ProblemOr:
         return twilio_error(400, 21603, "A 'From' phone number is required.")
     if not form.get("Url") and not form.get("Twiml"):
         return twilio_error(400, 21205, "Url parameter is required.")
+    if not form.get("Timeout", "60").isdigit():
+        return twilio_error(400, 21218, "Timeout must be a number of seconds")
     sim = engine()
     world = sim.world
     with world.lock:

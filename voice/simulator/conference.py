@@ -72,7 +72,7 @@ def attend(
     except CallEnded as ended:
         leave(engine, call, ended.reason)
         raise
-    except BaseException:
+    except Exception:
         leave(engine, call, "participant_updated_via_api")
         raise
 
@@ -270,4 +270,5 @@ def _event(
         room.faults,
         description,
         room.trace,
+        room.sid,
     )

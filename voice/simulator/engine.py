@@ -7,7 +7,6 @@ that a REST update or a hang-up can interrupt.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
@@ -96,9 +95,10 @@ class Engine:
         faults: Faults,
         description: str,
         trace: str | None,
+        stream: str,
     ) -> None:
-        """Queue a status callback for delivery by the dispatcher thread."""
-        self.dispatcher.submit(Callback(url, method, params, faults, description, trace))
+        """Queue a status callback; those of one `stream` are delivered in order."""
+        self.dispatcher.submit(Callback(url, method, params, faults, description, trace, stream))
 
     def call_status_callback(self, call: Call, status: str) -> None:
         """Send the call-progress event for `status` if the call subscribed to it."""
@@ -118,7 +118,7 @@ class Engine:
             description = f"status callback {call.sid} {status} (seq {call.sequence})"
             call.sequence += 1
             url, method = call.status_callback, call.status_callback_method
-        self.callback(url, method, params, call.faults, description, call.trace)
+        self.callback(url, method, params, call.faults, description, call.trace, call.sid)
 
     def answer(self, call: Call) -> None:
         """An inbound call is answered when its first TwiML document runs."""
@@ -145,25 +145,19 @@ class Engine:
         room = self.world.conferences.get(call.waiting_in)
         return room is None or room.status != "init" or call.sid not in room.participants
 
-    def pause(
-        self, call: Call, virtual_seconds: float, stop_when: Callable[[], bool] | None = None
-    ) -> None:
+    def pause(self, call: Call, virtual_seconds: float) -> None:
         """Let virtual time pass on this call; interruptible by REST updates."""
         with self.world.lock:
             call.elapsed += max(0.0, virtual_seconds)
             real = self.clock.real_seconds(virtual_seconds)
             if real > 0:
                 self.world.changed.wait_for(
-                    lambda: (
-                        call.interrupted
-                        or self._wait_over(call)
-                        or (stop_when is not None and stop_when())
-                    ),
+                    lambda: call.interrupted or self._wait_over(call),
                     timeout=real,
                 )
         self.check(call)
 
-    def hear(self, call: Call, text: str) -> None:
+    def hear(self, call: Call, text: str, language: str | None = None) -> None:
         """The party on `call` hears `text`; it may hang up on hearing it.
 
         While the call waits in a conference, the wait music's repeats are not logged.
@@ -171,7 +165,8 @@ class Engine:
         with self.world.lock:
             party = call.party
             if not (call.waiting_in and party.last_heard == text):
-                self.world.log(call.trace, party.name, f'hears: "{text}"')
+                suffix = f" ({language})" if language else ""
+                self.world.log(call.trace, party.name, f'hears: "{text}"{suffix}')
             party.last_heard = text
             triggered = any(s.lower() in text.lower() for s in party.hangup_triggers())
         if triggered:

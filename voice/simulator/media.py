@@ -74,14 +74,11 @@ def _recording_callback(engine: Engine, recording: Recording, status: str) -> No
         "RecordingChannels": str(recording.channels),
         "RecordingSource": recording.source,
         "RecordingStartTime": rfc2822(recording.start_time),
-        "RecordingTrack": recording.track,
     }
-    if recording.conference_sid:
-        params["ConferenceSid"] = recording.conference_sid
     call = engine.world.calls[recording.call_sid]
     engine.callback(
         recording.status_callback, recording.status_callback_method, params, call.faults,
-        f"recording callback {recording.sid} {status}", recording.trace,
+        f"recording callback {recording.sid} {status}", recording.trace, recording.sid,
     )  # fmt: skip
 
 
@@ -148,13 +145,12 @@ def _transcription_event(
         "SequenceId": str(transcription.sequence),
         "TranscriptionEvent": event,
         "LanguageCode": transcription.language_code,
-        "ProviderName": "Google",
     } | extra
     call = engine.world.calls[transcription.call_sid]
     engine.callback(
         transcription.status_callback_url, transcription.status_callback_method, params,
         call.faults, f"transcription callback {transcription.sid} {event} "
-        f"(seq {transcription.sequence})", transcription.trace,
+        f"(seq {transcription.sequence})", transcription.trace, transcription.sid,
     )  # fmt: skip
 
 
@@ -203,7 +199,7 @@ def record_verb(
         answer = gather.next_input(engine, call)
     except CallEnded:
         if action:
-            recording = _recorded(engine, call, element, 0)
+            recording = _recorded(engine, call, element, doc_url, 0)
             with engine.world.lock:
                 params = engine.standard_params(call) | _record_params(engine, recording)
             params |= {"CallStatus": "completed", "Digits": "hangup"}
@@ -214,15 +210,17 @@ def record_verb(
         return None
     seconds = speaking_seconds(answer.text) if isinstance(answer, Say) else 1.0
     engine.pause(call, seconds)
-    recording = _recorded(engine, call, element, round(seconds))
+    recording = _recorded(engine, call, element, doc_url, round(seconds))
     params = _record_params(engine, recording)
     if isinstance(answer, Press):
         params["Digits"] = answer.digits[:1]
     return Step(action, method, params) if action else None
 
 
-def _recorded(engine: Engine, call: Call, element: ET.Element, seconds: int) -> Recording:
-    callback = resolve(call.url, element.get("recordingStatusCallback"))
+def _recorded(
+    engine: Engine, call: Call, element: ET.Element, doc_url: str | None, seconds: int
+) -> Recording:
+    callback = resolve(doc_url, element.get("recordingStatusCallback"))
     events = frozenset(element.get("recordingStatusCallbackEvent", "completed").split())
     recording = start_recording(
         engine, call, callback=callback, events=events, source="RecordVerb",

@@ -32,6 +32,7 @@ class Delivery:
 
     path: str
     form: dict[str, str]
+    args: dict[str, str]
     signature: str
     idempotency_token: str
     signature_valid: bool
@@ -46,7 +47,6 @@ class SampleIvr:
     documents: dict[str, str] = field(default_factory=dict)  # served at /twiml/<name>
     requests: list[Delivery] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
-    rooms: dict[str, str] = field(default_factory=dict)  # service leg → caller leg
     transcriptions: dict[str, str] = field(default_factory=dict)  # caller leg → GT sid
 
     def to(self, path: str) -> list[Delivery]:
@@ -81,6 +81,7 @@ def create_sample_ivr(
         delivery = Delivery(
             request.path,
             request.form.to_dict(),
+            request.args.to_dict(),
             signature,
             request.headers.get("I-Twilio-Idempotency-Token", ""),
             valid,
@@ -107,16 +108,16 @@ def create_sample_ivr(
             response.hangup()
             return twiml(response)
         caller = request.form["CallSid"]
-        call = twilio_client().calls.create(
+        # The service leg's URLs name the caller's leg: its callbacks may arrive
+        # before calls.create() returns.
+        twilio_client().calls.create(
             to=service_number,
             from_=app_number,
-            url=url("/voice/screen"),
+            url=url(f"/voice/screen?caller={caller}"),
             fallback_url=url("/voice/fallback"),
-            status_callback=url("/voice/service-status"),
+            status_callback=url(f"/voice/service-status?caller={caller}"),
             status_callback_event=["initiated", "ringing", "answered", "completed"],
         )
-        with ivr.lock:
-            ivr.rooms[call.sid] = caller
         response.say("Please wait while we call the service.")
         dial = Dial(action="/voice/after-dial")
         dial.conference(
@@ -142,7 +143,7 @@ def create_sample_ivr(
     @app.post("/voice/screen")
     def screen() -> Response:
         response = VoiceResponse()
-        gather = Gather(num_digits=1, action="/voice/role")
+        gather = Gather(num_digits=1, action=f"/voice/role?caller={request.args['caller']}")
         gather.say("Press 1 for a radiologist, 2 for a technologist, 3 for other staff.")
         response.append(gather)
         response.say("No answer. Goodbye.")
@@ -151,19 +152,19 @@ def create_sample_ivr(
     @app.post("/voice/role")
     def role() -> Response:
         response = VoiceResponse()
+        caller = request.args["caller"]
         if request.form.get("Digits") == "3":
             response.say("Only a professional may receive the order. Please transfer the call.")
-            response.redirect("/voice/screen")
+            response.redirect(f"/voice/screen?caller={caller}")
             return twiml(response)
-        gather = Gather(input="speech", action="/voice/name", language="fr-CA")
+        gather = Gather(input="speech", action=f"/voice/name?caller={caller}", language="fr-CA")
         gather.say("Say your name.")
         response.append(gather)
         return twiml(response)
 
     @app.post("/voice/name")
     def name() -> Response:
-        with ivr.lock:
-            caller = ivr.rooms[request.form["CallSid"]]
+        caller = request.args["caller"]
         response = VoiceResponse()
         response.say("You are now connected.")
         dial = Dial()
@@ -176,9 +177,8 @@ def create_sample_ivr(
     @app.post("/voice/conference-events")
     def conference_events() -> tuple[str, int]:
         form = request.form
-        with ivr.lock:
-            caller = ivr.rooms.get(form.get("CallSid", ""))
-        if form["StatusCallbackEvent"] == "participant-join" and caller:
+        caller = form["FriendlyName"].removeprefix("room-")
+        if form["StatusCallbackEvent"] == "participant-join" and form["CallSid"] != caller:
             client = twilio_client()
             client.calls(caller).recordings.create(
                 recording_channels="dual",
@@ -197,8 +197,7 @@ def create_sample_ivr(
     def service_status() -> tuple[str, int]:
         form = request.form
         if form["CallStatus"] in ("busy", "no-answer", "failed", "canceled"):
-            with ivr.lock:
-                caller = ivr.rooms[form["CallSid"]]
+            caller = request.args["caller"]
             twilio_client().calls(caller).update(url=url("/voice/not-transmitted"))
         return "", 204
 

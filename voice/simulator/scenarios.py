@@ -2,7 +2,7 @@
 
 `POST /_sim/scenarios` takes a JSON scenario, registers its numbers, places its inbound
 call and answers its id; `GET /_sim/scenarios/<id>` tells whether it is still running and
-returns its readable log. A scenario:
+returns its readable log (`?wait=30` waits up to 30 s for the end). A scenario:
 
     {
       "caller": {"from": "+15145550100", "to": "+15145550000",
@@ -102,8 +102,14 @@ def create_scenario() -> ProblemOr:
 
 @bp.get("/scenarios/<scenario_id>")
 def show_scenario(scenario_id: str) -> ProblemOr:
+    """Its status, calls and log; `?wait=N` waits up to N seconds for it to finish."""
     world = engine().world
+    wait = min(float(request.args.get("wait", "0") or "0"), 600.0)
     with world.lock:
+        world.changed.wait_for(
+            lambda: all(c.done.is_set() for c in world.calls.values() if c.trace == scenario_id),
+            timeout=wait,
+        )
         legs = [c for c in world.calls.values() if c.trace == scenario_id]
         if not legs:
             return twilio_error(404, 20404, f"no scenario {scenario_id}")

@@ -1,9 +1,9 @@
 """Sending webhooks as Twilio does: form-encoded, signed, with an idempotency token.
 
 `Transport.send` makes one delivery (twice with the duplicate fault) and returns the
-answer. `Dispatcher` delivers status callbacks from its own thread, in the order they
-were fired, or shuffled a few at a time when the reorder fault is on, as Twilio's
-callbacks may arrive out of order.
+answer. `Dispatcher` delivers status callbacks from background threads: each stream of
+callbacks (one call's, one conference's...) in the order it was fired, or shuffled a few
+at a time when the reorder fault is on, as Twilio's callbacks may arrive out of order.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import logging
 import random
 import threading
 import uuid
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode, urljoin, urlsplit
@@ -108,7 +109,11 @@ class Transport:
 
 @dataclass(frozen=True)
 class Callback:
-    """A status callback waiting to be delivered."""
+    """A status callback waiting to be delivered.
+
+    Callbacks of one `stream` (a call's status, a conference, a recording, a
+    transcription) are delivered one after the other, in the order they were fired.
+    """
 
     url: str
     method: str
@@ -116,10 +121,15 @@ class Callback:
     faults: Faults
     description: str
     trace: str | None
+    stream: str = ""
 
 
 class Dispatcher:
-    """Delivers status callbacks from one background thread."""
+    """Delivers status callbacks from a few background threads, one per group of streams.
+
+    With the reorder fault, callbacks are held back until `reorder_window` of them are
+    waiting (or none came for `hold_seconds`), then shuffled with a seeded generator.
+    """
 
     def __init__(
         self,
@@ -127,42 +137,59 @@ class Dispatcher:
         log: Callable[[str | None, str, str], None],
         seed: int = 0,
         hold_seconds: float = 0.2,
+        workers: int = 4,
     ) -> None:
         self.transport = transport
         self.hold_seconds = hold_seconds
         self.log = log
-        self._queue: list[Callback] = []
-        self._held: list[Callback] = []
-        self._busy = False
+        self._queues: list[list[tuple[int, Callback]]] = [[] for _ in range(workers)]
+        self._held: list[tuple[int, Callback]] = []
+        self._pending: set[int] = set()
+        self._tickets = 0
         self._condition = threading.Condition()
         self._random = random.Random(seed)  # noqa: S311 - a reproducible shuffle
         self._stopping = False
-        self._thread = threading.Thread(target=self._run, name="sim-callbacks", daemon=True)
-        self._thread.start()
+        self._threads = [
+            threading.Thread(target=self._run, args=(n,), name=f"sim-callbacks-{n}", daemon=True)
+            for n in range(workers)
+        ]
+        for thread in self._threads:
+            thread.start()
 
     def submit(self, callback: Callback) -> None:
         with self._condition:
+            self._tickets += 1
+            self._pending.add(self._tickets)
             if callback.faults.reorder_callbacks:
-                self._held.append(callback)
+                self._held.append((self._tickets, callback))
                 if len(self._held) >= max(2, callback.faults.reorder_window):
                     self._release_held()
             else:
-                self._queue.append(callback)
+                self._enqueue(self._tickets, callback)
             self._condition.notify_all()
+
+    def _enqueue(self, ticket: int, callback: Callback) -> None:
+        worker = zlib.crc32(callback.stream.encode()) % len(self._queues)
+        self._queues[worker].append((ticket, callback))
 
     def _release_held(self) -> None:
         self._random.shuffle(self._held)
-        self._queue.extend(self._held)
+        for ticket, callback in self._held:
+            self._enqueue(ticket, callback)
         self._held = []
 
     def flush(self, timeout: float = 15.0) -> bool:
-        """Deliver everything fired so far (held callbacks too); False on timeout."""
+        """Deliver every callback fired so far (held ones too); False on timeout.
+
+        Callbacks fired while waiting are not waited for.
+        """
         with self._condition:
+            mark = self._tickets
             if self._held:
                 self._release_held()
                 self._condition.notify_all()
             return self._condition.wait_for(
-                lambda: not self._queue and not self._busy, timeout=timeout
+                lambda: not any(t <= mark for t in self._pending), timeout=timeout
             )
 
     def stop(self) -> None:
@@ -170,23 +197,24 @@ class Dispatcher:
         with self._condition:
             self._stopping = True
             self._condition.notify_all()
-        self._thread.join(timeout=5.0)
+        for thread in self._threads:
+            thread.join(timeout=5.0)
 
-    def _run(self) -> None:
+    def _run(self, worker: int) -> None:
+        queue = self._queues[worker]
         while True:
             with self._condition:
                 # Held (reordered) callbacks go out when no new one came for a while.
                 ready = self._condition.wait_for(
-                    lambda: self._queue or self._stopping, timeout=self.hold_seconds
+                    lambda: queue or self._stopping, timeout=self.hold_seconds
                 )
                 if not ready and self._held:
                     self._release_held()
-                if not self._queue:
+                if not queue:
                     if self._stopping:
                         return
                     continue
-                callback = self._queue.pop(0)
-                self._busy = True
+                ticket, callback = queue.pop(0)
             try:
                 answer = self.transport.send(
                     callback.url, callback.method, callback.params, callback.faults
@@ -195,5 +223,5 @@ class Dispatcher:
                 self.log(callback.trace, "sim", f"{callback.description}{suffix}")
             finally:
                 with self._condition:
-                    self._busy = False
+                    self._pending.discard(ticket)
                     self._condition.notify_all()

@@ -36,7 +36,6 @@ def run(engine: Engine, call: Call, first: Step) -> None:
             else:
                 assert step.url is not None
                 root, doc_url = fetch(engine, call, step.url, step.method, step.params)
-            engine.answer(call)
             engine.check(call)
             step = execute(engine, call, root, doc_url, VERBS)
         except Interrupted:
@@ -62,6 +61,9 @@ def execute(
         if handler is None:
             engine.log(call, f"error: <{element.tag}> is not allowed in {where}; skipped")
             continue
+        if element.tag != "Reject":
+            # Twilio picks up an inbound call when it runs a verb other than <Reject>.
+            engine.answer(call)
         step = handler(engine, call, element, doc_url)
         if step is not None:
             return step
@@ -122,8 +124,9 @@ def loops(element: ET.Element) -> int:
 
 def say(engine: Engine, call: Call, element: ET.Element, doc_url: str | None) -> None:
     text = " ".join((element.text or "").split())
+    language = element.get("language")
     for _ in range(loops(element)):
-        engine.hear(call, text)
+        engine.hear(call, text, language)
         engine.pause(call, speaking_seconds(text))
 
 
