@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -106,11 +106,18 @@ class Verification:
 
 def verify(db: Session, batch: int = 5000) -> Verification:
     """Walk the whole chain in order; report the first entry that does not verify."""
-    expected_seq, prev = 1, GENESIS_HASH
-    count = 0
-    for entry in db.scalars(
+    entries = db.scalars(
         select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=batch)
-    ):
+    )
+    try:
+        return _walk(db, entries)
+    finally:
+        entries.close()  # a server-side cursor on PostgreSQL
+
+
+def _walk(db: Session, entries: Iterable[AuditEntry]) -> Verification:
+    expected_seq, prev, count = 1, GENESIS_HASH, 0
+    for entry in entries:
         if entry.seq != expected_seq:
             return Verification(count, False, expected_seq, "entry missing (sequence gap)")
         if entry.prev_hash != prev:

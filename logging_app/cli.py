@@ -14,16 +14,17 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import update_wrapper
+from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import click
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from logging_app import audit, create_app, directory, orders, schema
+from logging_app import audit, create_app, directory, orders, records, schema
 from logging_app.config import ConfigError
 from logging_app.db import engine_of, transaction
-from logging_app.models import LANGUAGES, USER_ROLES
+from logging_app.models import COPIES, LANGUAGES, USER_ROLES, Order
 from logging_app.validation import InvalidField
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -53,6 +54,7 @@ def with_app(func: F) -> F:
                 ctx.meta["app"] = create_app()
             except ConfigError as exc:
                 _fail(f"configuration: {exc}")
+            ctx.call_on_close(engine_of(ctx.meta["app"]).dispose)
         app: Flask = ctx.meta["app"]
         with app.app_context():
             return func(app, *args, **kwargs)
@@ -257,6 +259,76 @@ def demo_seed(app: Flask) -> None:
         lines = seed_if_empty(db, actor())
     for line in lines:
         click.echo(line)
+
+
+@main.group("record")
+def record_group() -> None:
+    """Written records of transmitted orders."""
+
+
+@record_group.command("export")
+@click.argument("number")
+@click.option("--copy", "copy", required=True, type=click.Choice(COPIES))
+@click.option("--version", "version", type=click.IntRange(min=1), help="Default: the latest.")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, writable=True))
+@with_app
+def record_export(app: Flask, number: str, copy: str, version: int | None, out: str) -> None:
+    """Write a record's PDF exactly as stored (its SHA-256 equals the stored one)."""
+    with transaction(app) as db:
+        found = records.find_record(db, number.strip(), copy, version)
+        if found is None:
+            which = f"version {version}" if version else "any version"
+            _fail(f"NUMBER: order {number.strip()!r} has no {copy} record ({which})")
+        Path(out).write_bytes(found.pdf)
+        audit.record(
+            db,
+            actor(),
+            "record.exported",
+            "order",
+            number.strip(),
+            {"copy": copy, "version": found.version},
+        )
+    click.echo(
+        f"Wrote {out}: order {number.strip()}, {copy} copy, version {found.version}, "
+        f"SHA-256 {found.sha256}"
+    )
+
+
+@record_group.command("verify")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@with_app
+def record_verify(app: Flask, file: str) -> None:
+    """Say whether FILE is a record Ordophone issued (exit 0) or not (exit 1)."""
+    data = Path(file).read_bytes()
+    with transaction(app) as db:
+        found = records.find_record_by_pdf(db, data)
+        if found is None:
+            click.echo(
+                f"NOT VERIFIED: {file} is not a record issued by Ordophone "
+                "(no stored record has this SHA-256; altered or foreign).",
+                err=True,
+            )
+            sys.exit(1)
+        number = db.get(Order, found.order_id).number  # type: ignore[union-attr]
+    click.echo(
+        f"VERIFIED: order {number}, {found.copy} copy, version {found.version}, "
+        f"issued {found.created_at.isoformat()}, SHA-256 {found.sha256}"
+    )
+
+
+@main.group("records")
+def records_group() -> None:
+    """Batch work on written records."""
+
+
+@records_group.command("sweep")
+@with_app
+def records_sweep(app: Flask) -> None:
+    """Issue the records (and new versions) that are due; safe to run every minute."""
+    wait = app.config["ORDOPHONE"].record_wait_seconds
+    with transaction(app) as db:
+        made = records.sweep(db, actor(), wait_seconds=wait)
+    click.echo(f"{made} record version(s) issued.")
 
 
 def run() -> None:

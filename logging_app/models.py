@@ -188,6 +188,8 @@ class TransmissionAttempt(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     read_back_confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
     read_back_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when the real-time transcription reports that it stopped (the transcript is whole).
+    transcript_complete_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     order: Mapped[Order] = relationship(back_populates="attempts")
     service: Mapped[ImagingService] = relationship()

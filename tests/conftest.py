@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -10,7 +12,8 @@ import pytest
 from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from logging_app import create_app, schema
@@ -27,13 +30,44 @@ TEST_TWILIO = {
     # Tests never reach Twilio: nothing listens on the discard port, REST requests fail fast.
     "TWILIO_API_BASE_URL": "http://127.0.0.1:9",
 }
+# Set TEST_DATABASE_URL (postgresql+psycopg://…) to run the suite on PostgreSQL instead of
+# SQLite: each test then gets a schema of its own, dropped when the session ends.
+SERVER_URL = os.environ.get("TEST_DATABASE_URL")
+_schemas: list[str] = []
+
+
+def test_database_url(tmp_path: Path) -> str:
+    """A database of the test's own: a SQLite file, or a fresh PostgreSQL schema."""
+    if not SERVER_URL:
+        return f"sqlite:///{tmp_path / 'ordophone.sqlite3'}"
+    name = "t_" + hashlib.sha256(str(tmp_path).encode()).hexdigest()[:20]
+    engine = create_engine(SERVER_URL, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f"DROP SCHEMA IF EXISTS {name} CASCADE"))
+        connection.execute(text(f"CREATE SCHEMA {name}"))
+    engine.dispose()
+    _schemas.append(name)
+    url = make_url(SERVER_URL)
+    return url.update_query_dict({"options": f"-csearch_path={name}"}).render_as_string(
+        hide_password=False
+    )
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if not SERVER_URL or not _schemas:
+        return
+    engine = create_engine(SERVER_URL, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        for name in _schemas:
+            connection.execute(text(f"DROP SCHEMA IF EXISTS {name} CASCADE"))
+    engine.dispose()
 
 
 def app_overrides(tmp_path: Path) -> dict[str, object]:
-    """Settings of a test app: its own instance folder and SQLite file."""
+    """Settings of a test app: its own instance folder and database."""
     return {
         "INSTANCE_PATH": str(tmp_path / "instance"),
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'ordophone.sqlite3'}",
+        "DATABASE_URL": test_database_url(tmp_path),
         "SECRET_KEY": TEST_SECRET,
         "TESTING": True,
         **TEST_TWILIO,

@@ -1,0 +1,272 @@
+"""The written record of a transmission (DESIGN §5; rules R2, R4, R8).
+
+One record per successful transmission, in two copies (prescriber, service) that differ only
+by their banner. It is made once the call has ended and the recording and the transcript are
+complete, or once ``RECORD_WAIT_SECONDS`` have passed (``ordophone records sweep``). A record
+is never updated: later material (a read-back confirmed afterwards, a late transcript) makes
+a new version that names the previous one and its hash. The unique constraint on
+(order, version, copy) makes each version exactly once, whatever the number of workers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from logging_app import audit
+from logging_app.clock import now
+from logging_app.models import (
+    SUCCESSFUL_OUTCOMES,
+    Confirmation,
+    Order,
+    Recording,
+    TranscriptSegment,
+    TransmissionAttempt,
+    WrittenRecord,
+)
+from logging_app.pdf import SCHEMA, Copy, content_sha256, render_record
+
+FINAL_RECORDING_STATUSES = ("completed", "absent", "failed", "deleted")
+# What may differ between two versions without anything new having happened.
+_VERSION_FIELDS = ("version", "previous", "issued_at")
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _transcript(db: Session, attempt: TransmissionAttempt) -> list[dict[str, Any]]:
+    segments = db.scalars(
+        select(TranscriptSegment)
+        .where(TranscriptSegment.attempt_id == attempt.id)
+        .order_by(TranscriptSegment.sequence, TranscriptSegment.id)
+    )
+    return [{"speaker": s.speaker, "text": s.text, "confidence": s.confidence} for s in segments]
+
+
+def _recording(db: Session, attempt: TransmissionAttempt) -> Recording | None:
+    return db.scalars(
+        select(Recording).where(Recording.attempt_id == attempt.id).order_by(Recording.id)
+    ).first()
+
+
+def _professional(attempt: TransmissionAttempt) -> Confirmation | None:
+    confirmed = [c for c in attempt.confirmations if c.stated_role != "staff"]
+    return confirmed[-1] if confirmed else None
+
+
+def _legs(attempt: TransmissionAttempt, role: str) -> str | None:
+    sids = [leg.call_sid for leg in attempt.legs if leg.role == role]
+    return sids[-1] if sids else None
+
+
+def record_content(db: Session, attempt: TransmissionAttempt) -> dict[str, Any]:
+    """Everything the record prints, as canonical JSON-able data (version fields excluded)."""
+    order = attempt.order
+    professional = _professional(attempt)
+    recording = _recording(db, attempt)
+    duration = None
+    if attempt.connected_at and attempt.ended_at:
+        duration = int((attempt.ended_at - attempt.connected_at).total_seconds())
+    return {
+        "schema": SCHEMA,
+        "order": {
+            "number": order.number,
+            "priority": order.priority,
+            "exam": {
+                "text": order.exam_text,
+                "modality": order.modality,
+                "region": order.body_region,
+                "laterality": order.laterality,
+                "contrast": order.contrast,
+            },
+            "indication": order.indication,
+            "created_at": _iso(order.created_at),
+            "replaces": None,
+        },
+        "prescriber": {
+            "name": order.physician.name,
+            "licence": order.physician.licence_number,
+            "authenticated_by": attempt.authenticated_by,
+        },
+        "patient": {
+            "name": order.patient_name,
+            "dob": order.patient_dob.isoformat(),
+            "nam": order.patient_nam,
+        },
+        "service": {
+            "name": attempt.service.name,
+            "phone": attempt.service.phone,
+            "address": attempt.service.address,
+            "chosen_by_patient": True,
+        },
+        "professional": None
+        if professional is None
+        else {
+            "role": professional.stated_role,
+            "permit_number": professional.permit_number,
+            "name": professional.spoken_name,
+            "name_confidence": professional.name_confidence,
+            "confirmed_at": _iso(professional.at),
+        },
+        "refusals": [
+            {"role": "staff", "at": _iso(c.at)}
+            for c in attempt.confirmations
+            if c.stated_role == "staff"
+        ],
+        "call": {
+            "started_at": _iso(attempt.started_at),
+            "ended_at": _iso(attempt.ended_at),
+            "duration_seconds": duration,
+            "physician_call_sid": _legs(attempt, "physician"),
+            "professional_call_sid": _legs(attempt, "professional"),
+            "recording_sid": recording.recording_sid if recording else None,
+            "recording_sha256": recording.audio_sha256 if recording else None,
+        },
+        "read_back": {
+            "confirmed": attempt.read_back_confirmed,
+            "confirmed_at": _iso(attempt.read_back_confirmed_at),
+        },
+        "outcome": attempt.outcome,
+        "transcript": _transcript(db, attempt),
+    }
+
+
+def records_of(db: Session, order_id: int) -> list[WrittenRecord]:
+    return list(
+        db.scalars(
+            select(WrittenRecord)
+            .where(WrittenRecord.order_id == order_id)
+            .order_by(WrittenRecord.version, WrittenRecord.copy)
+        )
+    )
+
+
+def is_complete(db: Session, attempt: TransmissionAttempt) -> bool:
+    """True when the call has ended and its recording and transcript are final."""
+    if attempt.ended_at is None:
+        return False
+    if attempt.connected_at is None:
+        return True
+    recording = _recording(db, attempt)
+    recording_done = recording is not None and recording.status in FINAL_RECORDING_STATUSES
+    return recording_done and attempt.transcript_complete_at is not None
+
+
+def issue_record(
+    db: Session, attempt: TransmissionAttempt, actor: str, *, wait_seconds: int
+) -> list[WrittenRecord]:
+    """Make the record's first version, or a new version if something new has come, when
+    the material is complete (or the wait is over). Returns the copies made, if any."""
+    if attempt.outcome not in SUCCESSFUL_OUTCOMES or attempt.ended_at is None:
+        return []
+    waited = now() - attempt.ended_at >= timedelta(seconds=wait_seconds)
+    if not (waited or is_complete(db, attempt)):
+        return []
+    content = record_content(db, attempt)
+    existing = records_of(db, attempt.order_id)
+    previous = existing[-1] if existing else None
+    if previous is not None:
+        stored = json.loads(previous.content_json)
+        if {k: v for k, v in stored.items() if k not in _VERSION_FIELDS} == content:
+            return []
+    version = previous.version + 1 if previous else 1
+    content.update(
+        version=version,
+        issued_at=now().isoformat(),
+        previous=None
+        if previous is None
+        else {"version": previous.version, "content_sha256": previous.content_sha256},
+    )
+    return _insert_version(db, attempt, content, actor)
+
+
+def _insert_version(
+    db: Session, attempt: TransmissionAttempt, content: dict[str, Any], actor: str
+) -> list[WrittenRecord]:
+    digest = content_sha256(content)
+    content_json = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    copies = []
+    copy: Copy
+    for copy in ("prescriber", "service"):
+        pdf = render_record(content, copy)
+        copies.append(
+            WrittenRecord(
+                order_id=attempt.order_id,
+                attempt_id=attempt.id,
+                version=content["version"],
+                copy=copy,
+                content_json=content_json,
+                content_sha256=digest,
+                pdf=pdf,
+                sha256=hashlib.sha256(pdf).hexdigest(),
+            )
+        )
+    try:
+        with db.begin_nested():
+            db.add_all(copies)
+    except IntegrityError:  # another worker made this version first: nothing to do
+        return []
+    audit.record(
+        db,
+        actor,
+        "record.created",
+        "order",
+        attempt.order.number,
+        {"version": content["version"], "content_sha256": digest},
+    )
+    return copies
+
+
+def sweep(db: Session, actor: str, *, wait_seconds: int) -> int:
+    """Issue every record (or new version) that is due; returns how many versions were made."""
+    latest = (
+        select(func.max(WrittenRecord.created_at))
+        .where(WrittenRecord.attempt_id == TransmissionAttempt.id)
+        .scalar_subquery()
+    )
+    newer_segment = (
+        select(func.max(TranscriptSegment.created_at))
+        .where(TranscriptSegment.attempt_id == TransmissionAttempt.id)
+        .scalar_subquery()
+    )
+    due = select(TransmissionAttempt).where(
+        TransmissionAttempt.outcome.in_(SUCCESSFUL_OUTCOMES),
+        TransmissionAttempt.ended_at.is_not(None),
+        or_(
+            latest.is_(None),
+            newer_segment > latest,
+            TransmissionAttempt.read_back_confirmed_at > latest,
+        ),
+    )
+    made = 0
+    for attempt in db.scalars(due).all():
+        if issue_record(db, attempt, actor, wait_seconds=wait_seconds):
+            made += 1
+    return made
+
+
+def find_record(
+    db: Session, number: str, copy: str, version: int | None = None
+) -> WrittenRecord | None:
+    """A stored copy of an order's record: the given version, or the latest."""
+    query = (
+        select(WrittenRecord)
+        .join(Order, Order.id == WrittenRecord.order_id)
+        .where(Order.number == number, WrittenRecord.copy == copy)
+    )
+    if version is not None:
+        query = query.where(WrittenRecord.version == version)
+    return db.scalars(query.order_by(WrittenRecord.version.desc())).first()
+
+
+def find_record_by_pdf(db: Session, data: bytes) -> WrittenRecord | None:
+    """The stored record whose PDF is exactly ``data``, if Ordophone issued it."""
+    digest = hashlib.sha256(data).hexdigest()
+    return db.scalars(select(WrittenRecord).where(WrittenRecord.sha256 == digest)).first()

@@ -1,0 +1,144 @@
+"""Start-up: embedded defaults, configuration errors that name the variable, init-db twice,
+the demo seed, and the production server serving the front page."""
+
+from __future__ import annotations
+
+import os
+import socket
+import stat
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import inspect
+from sqlalchemy.orm import Session
+
+from logging_app import create_app
+from logging_app.cli import main
+from logging_app.config import ConfigError
+from logging_app.db import engine_of
+from tests.conftest import row_counts
+
+
+def test_defaults_need_no_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("DATABASE_URL", "SECRET_KEY", "PUBLIC_BASE_URL", "TWILIO_ACCOUNT_SID"):
+        monkeypatch.delenv(name, raising=False)
+    app = create_app({"INSTANCE_PATH": str(tmp_path / "inst")})
+    settings = app.config["ORDOPHONE"]
+    assert settings.database_url == f"sqlite:///{tmp_path / 'inst' / 'ordophone.sqlite3'}"
+    key_file = tmp_path / "inst" / "secret_key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert app.config["SECRET_KEY"] == key_file.read_text().strip()
+    assert len(app.config["SECRET_KEY"]) == 64
+    again = create_app({"INSTANCE_PATH": str(tmp_path / "inst")})
+    assert again.config["SECRET_KEY"] == app.config["SECRET_KEY"]
+    assert settings.transfer_max_prompts == 12 and settings.transfer_timeout_seconds == 180
+    assert settings.record_wait_seconds == 600 and not settings.twilio_configured
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("DATABASE_URL", "not a url"),
+        ("DATABASE_URL", "nosuchdb://localhost/x"),
+        ("PUBLIC_BASE_URL", "ordophone.example.org"),
+        ("PUBLIC_BASE_URL", "ftp://ordophone.example.org"),
+        ("TWILIO_API_BASE_URL", "api.twilio.com"),
+        ("TRANSFER_MAX_PROMPTS", "twelve"),
+        ("TRANSFER_TIMEOUT_SECONDS", "-5"),
+        ("RECORD_WAIT_SECONDS", "0"),
+        ("SECRET_KEY", "short"),
+    ],
+)
+def test_malformed_setting_stops_start_up_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=f"^{name}: "):
+        create_app({"INSTANCE_PATH": str(tmp_path / "inst")})
+
+
+def test_cli_reports_a_configuration_error_and_exits_2(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PUBLIC_BASE_URL", "no-scheme.example.org")
+    result = runner.invoke(main, ["audit", "verify"])
+    assert result.exit_code == 2
+    assert "configuration: PUBLIC_BASE_URL:" in result.stderr
+
+
+def test_init_db_is_safe_to_run_twice(runner: CliRunner, app: Flask, db: Session) -> None:
+    first = runner.invoke(main, ["init-db"])
+    assert first.exit_code == 0 and "already at the latest schema" in first.stdout
+    runner.invoke(main, ["demo-seed"])
+    before = row_counts(db)
+    second = runner.invoke(main, ["init-db"])
+    assert second.exit_code == 0
+    assert row_counts(db) == before
+    tables = set(inspect(engine_of(app)).get_table_names())
+    assert {"orders", "audit_entries", "written_records", "alembic_version"} <= tables
+
+
+def test_init_db_creates_a_fresh_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ORDOPHONE_INSTANCE", str(tmp_path / "fresh"))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    result = CliRunner().invoke(main, ["init-db"])
+    assert result.exit_code == 0, result.output
+    assert "migrated from empty" in result.stdout
+    assert (tmp_path / "fresh" / "ordophone.sqlite3").exists()
+
+
+def test_demo_seed_only_fills_an_empty_database(runner: CliRunner, db: Session) -> None:
+    first = runner.invoke(main, ["demo-seed"])
+    assert first.exit_code == 0 and "Demo data added" in first.stdout
+    counts = row_counts(db)
+    assert counts["orders"] == 1 and counts["users"] == 3 and counts["physicians"] == 1
+    second = runner.invoke(main, ["demo-seed"])
+    assert "skipped" in second.stdout
+    assert row_counts(db) == counts
+
+
+def test_front_page_says_what_ordophone_is(client: FlaskClient) -> None:
+    page = client.get("/").get_data(as_text=True)
+    assert "ordonnances verbales d'imagerie" in page
+    assert "verbal medical-imaging orders" in page
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def test_serve_runs_a_production_server(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    port = _free_port()
+    ordophone = Path(sys.executable).parent / "ordophone"
+    log = (tmp_path / "serve.log").open("wb")
+    server = subprocess.Popen(
+        [str(ordophone), "serve", "--port", str(port), "--workers", "2"],
+        env={**os.environ, **cli_env},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        body, headers = "", {}
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as response:
+                    body, headers = response.read().decode(), dict(response.headers)
+                break
+            except OSError:
+                time.sleep(0.1)
+        assert "Ordophone" in body
+        assert "gunicorn" in headers.get("Server", "")
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+        log.close()
