@@ -1,7 +1,7 @@
 """Written records: when the transcript of an attempt is complete.
 
 Revision ID: 0004_records
-Revises: 0001
+Revises: 0002_call_flow
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004_records"
-down_revision = "0001"
+down_revision = "0002_call_flow"
 branch_labels = None
 depends_on = None
 
