@@ -3,12 +3,14 @@ per RecordingSid and the final transcript segments, by speaker, in order."""
 
 from __future__ import annotations
 
+import json
+
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from logging_app.models import Recording, TranscriptSegment
+from logging_app.models import Recording, TranscriptSegment, WrittenRecord
 from tests.conftest import row_counts
 from tests.phone_line import PhoneLine
 from tests.webhook_client import Webhooks, make_world, place_leg
@@ -96,3 +98,19 @@ def test_transcript_keeps_final_segments_once_each(
     assert row_counts(db)["transcript_segments"] == before["transcript_segments"] == 1
     _segment(hooks, attempt_id, 4, TranscriptionEvent="transcription-stopped")
     assert row_counts(db)["transcript_segments"] == 1
+
+
+def test_the_written_record_is_issued_from_the_call_once_its_material_is_complete(
+    line: PhoneLine,
+) -> None:
+    _, order = line.run("radiologist")
+    with line.inspect() as db:
+        copies = db.scalars(select(WrittenRecord).order_by(WrittenRecord.version)).all()
+    latest = max(c.version for c in copies)
+    assert sorted(c.copy for c in copies if c.version == latest) == ["prescriber", "service"]
+    content = json.loads(copies[-1].content_json)
+    assert content["outcome"] == "transmitted"
+    assert content["read_back"]["confirmed"] is True
+    assert content["professional"]["role"] == "radiologist"
+    assert len(content["transcript"]) == 4
+    assert content["call"]["physician_call_sid"] == order["attempts"][0]["call_sids"]["physician"]

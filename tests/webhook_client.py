@@ -138,4 +138,4 @@ def place_leg(
 def _attempt(db: Session, world: World, physician_sid: str | None) -> TransmissionAttempt:
     order = orders.order_by_number(db, world.order_number)
     assert order is not None
-    return transmissions.start_attempt(db, order, "caller_id+pin", "test", physician_sid)
+    return transmissions.start_attempt(db, order, "caller_id_and_pin", "test", physician_sid)

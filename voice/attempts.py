@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from logging_app import transmissions
+from logging_app import records, transmissions
 from logging_app.config import Settings
 from logging_app.models import CallLeg, TransmissionAttempt
 from voice import flow
@@ -108,13 +108,22 @@ def fail(
     return effects
 
 
-def conversation_over(db: Session, attempt: TransmissionAttempt, actor: str) -> list[flow.Effect]:
+def conversation_over(
+    db: Session, settings: Settings, attempt: TransmissionAttempt, actor: str
+) -> list[flow.Effect]:
     """The conversation with a confirmed professional is over: the order awaits the
     physician's confirmation of the read-back, and the transcription stops (once)."""
     if not transmissions.end_attempt(db, attempt, "awaiting_confirmation", actor):
         return []
+    issue_record(db, settings, attempt)
     assert attempt.physician_call_sid is not None
     return [stop_transcription(attempt.id, attempt.physician_call_sid)]
+
+
+def issue_record(db: Session, settings: Settings, attempt: TransmissionAttempt) -> None:
+    """Issue the written record (or its next version) if its material is now complete;
+    ``ordophone records sweep`` issues the ones whose recording never comes."""
+    records.issue_record(db, attempt, "system:call", wait_seconds=settings.record_wait_seconds)
 
 
 def transcription_name(attempt_id: int) -> str:

@@ -56,7 +56,7 @@ def physician_status(db: Session, settings: Settings, form: Mapping[str, str]) -
         return []
     actor = transmissions.actor_of(leg)
     if attempt.connected_at is not None:
-        return attempts.conversation_over(db, attempt, actor)
+        return attempts.conversation_over(db, settings, attempt, actor)
     return attempts.fail(db, settings, attempt, "abandoned", actor)
 
 
@@ -105,7 +105,7 @@ def conference_event(
         if leg.call_sid == attempt.physician_call_sid and attempt.connected_at is None:
             return attempts.fail(db, settings, attempt, "abandoned", actor)
     if event == "conference-end" and attempt.connected_at is not None:
-        return attempts.conversation_over(db, attempt, actor)
+        return attempts.conversation_over(db, settings, attempt, actor)
     return []
 
 
@@ -184,6 +184,9 @@ def recording_status(
     recording.url = form.get("RecordingUrl") or recording.url
     recording.duration_seconds = _int(form.get("RecordingDuration")) or recording.duration_seconds
     recording.channels = _int(form.get("RecordingChannels")) or recording.channels
+    if recording.status in TERMINAL_RECORDING_STATUSES:
+        db.flush()
+        attempts.issue_record(db, settings, attempt)
 
 
 def _int(value: str | None) -> int | None:
@@ -194,7 +197,13 @@ def transcription_event(
     db: Session, settings: Settings, attempt: TransmissionAttempt, form: Mapping[str, str]
 ) -> None:
     """Final transcript segments only, by SequenceId; who spoke comes from the track of the
-    physician's leg: inbound is the physician, outbound the professional."""
+    physician's leg: inbound is the physician, outbound the professional. When the
+    transcription stops, the transcript is complete (the written record may be issued)."""
+    if form.get("TranscriptionEvent") == "transcription-stopped":
+        if attempt.transcript_complete_at is None:
+            attempt.transcript_complete_at = now()
+            attempts.issue_record(db, settings, attempt)
+        return
     if form.get("TranscriptionEvent") != "transcription-content":
         return
     if form.get("Final", "").lower() != "true":

@@ -187,7 +187,7 @@ def _call_service(ctx: Context) -> Next:
     Twilio call the service."""
     leg, order = ctx.leg, ctx.leg.order
     assert order is not None and leg.physician is not None
-    how = "caller_id+pin" if leg.from_number == leg.physician.phone else "licence+pin"
+    how = "caller_id_and_pin" if leg.from_number == leg.physician.phone else "licence_and_pin"
     try:
         with ctx.db.begin_nested():
             attempt = transmissions.start_attempt(ctx.db, order, how, _actor(ctx), leg.call_sid)
@@ -286,7 +286,7 @@ def conference_over(ctx: Context) -> Next:
     attempt, hung_up = ctx.leg.attempt, ctx.form.get("CallStatus") == "completed"
     assert attempt is not None
     if attempt.connected_at is not None and attempt.outcome in (None, *SUCCESSFUL_OUTCOMES):
-        ctx.effects += attempts.conversation_over(ctx.db, attempt, _actor(ctx))
+        ctx.effects += attempts.conversation_over(ctx.db, ctx.settings, attempt, _actor(ctx))
         return Next(None) if hung_up else Next("read_back")
     outcome = "abandoned" if hung_up else attempts.screening_outcome(attempt)
     ctx.effects += attempts.fail(
@@ -309,7 +309,8 @@ def answer_read_back(ctx: Context) -> Next:
     number = prompts.spelled_digits(attempt.order.number)
     choice = flow.digits(ctx)
     if choice == "1":
-        transmissions.confirm_read_back(ctx.db, attempt, _actor(ctx))
+        if transmissions.confirm_read_back(ctx.db, attempt, _actor(ctx)):
+            attempts.issue_record(ctx.db, ctx.settings, attempt)
         return Next(None, (ctx.text("transmitted", number=number),))
     if choice == "2" or ctx.leg.step_tries + 1 >= flow.MAX_TRIES:
         return Next(None, (ctx.text("awaiting_confirmation", number=number),))

@@ -190,7 +190,7 @@ def prepare_order(app: Flask, scenario: Scenario) -> tuple[str, str]:
             raise ScenarioError("no demo physician or service: run `ordophone demo-seed` first")
         order = orders.create_order(db, actor, demo_order_form(service.id))
         if scenario.order_already == "transmitted":
-            attempt = transmissions.start_attempt(db, order, "portal", actor, None)
+            attempt = transmissions.start_attempt(db, order, "portal_session_and_pin", actor, None)
             transmissions.end_attempt(db, attempt, "awaiting_confirmation", actor)
             transmissions.confirm_read_back(db, attempt, actor)
         return order.number, service.phone
