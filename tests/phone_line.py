@@ -5,6 +5,7 @@ TWILIO_API_BASE_URL says so)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,9 +67,15 @@ class PhoneLine:
         self.sim.wait_idle(timeout=15)
         return log, scenarios.settle(self.app, number)
 
-    def inspect(self) -> Session:
+    @contextmanager
+    def inspect(self) -> Iterator[Session]:
+        """A session on the line's database, for assertions."""
         engine = create_engine(self.app.config["ORDOPHONE"].database_url)
-        return Session(engine, expire_on_commit=False)
+        try:
+            with Session(engine, expire_on_commit=False) as session:
+                yield session
+        finally:
+            engine.dispose()
 
 
 def open_line(tmp_path: Path, **settings: Any) -> Iterator[PhoneLine]:

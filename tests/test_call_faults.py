@@ -86,7 +86,7 @@ def test_a_call_survives_a_server_restart_between_two_webhooks(line: PhoneLine) 
     engine_of(line.app).dispose()
 
     restarted = create_app(_settings_of(line.app))
-    line.served = serve_wsgi(restarted, "127.0.0.1", port)
+    line.app, line.served = restarted, serve_wsgi(restarted, "127.0.0.1", port)
     with line.inspect() as db:
         number = db.scalars(select(Order.number).where(Order.status == "ready")).one()
     answer = post_over_http(

@@ -29,6 +29,21 @@ def leg_by_sid(db: Session, call_sid: str) -> CallLeg | None:
     return db.scalars(select(CallLeg).where(CallLeg.call_sid == call_sid).with_for_update()).first()
 
 
+def lock_leg(db: Session, call_sid: str) -> CallLeg | None:
+    """The leg with ``call_sid``, locked after its attempt: every writer locks an attempt
+    before its legs, so two webhooks of one attempt never deadlock (PostgreSQL)."""
+    attempt_id = db.scalar(select(CallLeg.attempt_id).where(CallLeg.call_sid == call_sid))
+    if attempt_id is not None:
+        lock_attempt(db, attempt_id)
+    return leg_by_sid(db, call_sid)
+
+
+def lock_attempt(db: Session, attempt_id: int) -> TransmissionAttempt | None:
+    return db.scalars(
+        select(TransmissionAttempt).where(TransmissionAttempt.id == attempt_id).with_for_update()
+    ).first()
+
+
 def professional_leg(db: Session, attempt: TransmissionAttempt, call_sid: str) -> CallLeg:
     """The professional leg ``call_sid`` of ``attempt``, created on first sight: the REST
     answer, the first webhook and the first status callback race to be first."""

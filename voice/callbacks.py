@@ -46,7 +46,7 @@ def _sequence(form: Mapping[str, str]) -> int:
 def physician_status(db: Session, settings: Settings, form: Mapping[str, str]) -> list[flow.Effect]:
     """The physician's call ended (the number's status callback): if they hung up before
     the conversation, the attempt is abandoned and the service's call hung up."""
-    leg = attempts.leg_by_sid(db, form.get("CallSid", ""))
+    leg = attempts.lock_leg(db, form.get("CallSid", ""))
     if leg is None or not _newer(leg, form):
         return []
     if leg.twilio_status not in attempts.TERMINAL_CALL_STATUSES:

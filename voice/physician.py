@@ -226,7 +226,7 @@ def _place_call(attempt_id: int, to: str, request_key: str, physician_sid: str) 
             app.logger.warning("attempt %s: %s", attempt_id, exc)
             return _placing_failed(app, attempt_id, request_key, physician_sid)
         with transaction(app) as db:
-            attempt = db.get(TransmissionAttempt, attempt_id)
+            attempt = attempts.lock_attempt(db, attempt_id)
             assert attempt is not None
             attempts.professional_leg(db, attempt, call_sid)
         return None
@@ -238,7 +238,7 @@ def _placing_failed(app: Flask, attempt_id: int, request_key: str, physician_sid
     """The service could not be called: the physician hears so instead of waiting."""
     settings: Settings = app.config["ORDOPHONE"]
     with transaction(app) as db:
-        attempt = db.get(TransmissionAttempt, attempt_id)
+        attempt = attempts.lock_attempt(db, attempt_id)
         leg = attempts.leg_by_sid(db, physician_sid)
         assert attempt is not None and leg is not None
         actor = transmissions.actor_of(leg)

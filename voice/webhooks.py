@@ -179,7 +179,7 @@ def _repeat_or_current(ctx: Context, key: str) -> str:
 
 
 def _answer(db: Session, form: Mapping[str, str], args: Mapping[str, str]) -> Reply:
-    leg = attempts.leg_by_sid(db, form.get("CallSid", ""))
+    leg = attempts.lock_leg(db, form.get("CallSid", ""))
     if leg is None:
         return Reply(_technical_error())
     ctx = Context(db, leg, _settings(), form)
@@ -215,11 +215,7 @@ Handler = Callable[
 
 def _attempt(db: Session, args: Mapping[str, str]) -> TransmissionAttempt | None:
     text = args.get("attempt", "")
-    if not text.isdigit():
-        return None
-    return db.scalars(
-        select(TransmissionAttempt).where(TransmissionAttempt.id == int(text)).with_for_update()
-    ).first()
+    return attempts.lock_attempt(db, int(text)) if text.isdigit() else None
 
 
 def _callback(handler: Handler) -> Response:
