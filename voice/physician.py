@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from flask import Flask
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
@@ -15,12 +14,10 @@ from logging_app import audit, directory, transmissions
 from logging_app.clock import now
 from logging_app.config import Settings
 from logging_app.credentials import check_secret
-from logging_app.db import transaction
 from logging_app.models import SUCCESSFUL_OUTCOMES, CallLeg, Physician, TransmissionAttempt
 from logging_app.validation import InvalidField, phone_number
-from voice import attempts, flow, prompts
+from voice import attempts, flow, outbound, prompts
 from voice.flow import Context, Next, Step
-from voice.gateway import GatewayError, gateway_of
 
 PIN_TRIES_PER_CALL = 3
 PIN_FAILURES_BEFORE_LOCK = 5
@@ -198,7 +195,7 @@ def _call_service(ctx: Context) -> Next:
     leg.attempt_id, leg.attempt = attempt.id, attempt
     assert order.service is not None
     ctx.effects.append(
-        _place_call(
+        outbound.place_call(
             attempt.id,
             order.service.phone,
             request_key=flow.key_of(leg.step, leg.turn),
@@ -206,49 +203,6 @@ def _call_service(ctx: Context) -> Next:
         )
     )
     return Next(attempts.WAITING, (ctx.text("calling", service=order.service.name),))
-
-
-def _place_call(attempt_id: int, to: str, request_key: str, physician_sid: str) -> flow.Effect:
-    def run(app: Flask) -> str | None:
-        settings: Settings = app.config["ORDOPHONE"]
-
-        def url(path: str) -> str:
-            return flow.public_url(settings, path, attempt=attempt_id)
-
-        try:
-            call_sid = gateway_of(app).place_call(
-                to,
-                url=url("/voice/outgoing"),
-                status_callback=url("/voice/status/call"),
-                fallback_url=url("/voice/fallback"),
-            )
-        except GatewayError as exc:
-            app.logger.warning("attempt %s: %s", attempt_id, exc)
-            return _placing_failed(app, attempt_id, request_key, physician_sid)
-        with transaction(app) as db:
-            attempt = attempts.lock_attempt(db, attempt_id)
-            assert attempt is not None
-            attempts.professional_leg(db, attempt, call_sid)
-        return None
-
-    return run
-
-
-def _placing_failed(app: Flask, attempt_id: int, request_key: str, physician_sid: str) -> str:
-    """The service could not be called: the physician hears so instead of waiting."""
-    settings: Settings = app.config["ORDOPHONE"]
-    with transaction(app) as db:
-        attempt = attempts.lock_attempt(db, attempt_id)
-        leg = attempts.leg_by_sid(db, physician_sid)
-        assert attempt is not None and leg is not None
-        actor = transmissions.actor_of(leg)
-        attempts.fail(db, settings, attempt, "failed", actor, answering=leg)
-        ctx = Context(db, leg, settings, {})
-        if leg.step == attempts.WAITING:
-            flow.move(leg, Next(attempts.NOT_TRANSMITTED))
-        twiml = flow.render(ctx)
-        leg.last_key, leg.last_twiml = request_key, twiml
-    return twiml
 
 
 # Waiting in the conference ---------------------------------------------------------------
