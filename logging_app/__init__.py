@@ -43,7 +43,9 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app, settings.database_url)
 
     from logging_app import home, portal, search  # noqa: F401  (search: keeps documents current)
+    from voice import webhooks  # the telephony adapter: the one place the domain wires it in
 
     app.register_blueprint(home.bp)
+    app.register_blueprint(webhooks.bp)
     portal.init_app(app)  # last: it wires security around every blueprint
     return app

@@ -329,3 +329,12 @@ def records_sweep(app: Flask) -> None:
     with transaction(app) as db:
         made = records.sweep(db, actor(), wait_seconds=wait)
     click.echo(f"{made} record version(s) issued.")
+
+
+def run() -> None:
+    """The ``ordophone`` console script: the domain's commands plus the telephony adapter's
+    (imported here, lazily, so that the domain never depends on ``voice``)."""
+    from voice.cli import register
+
+    register(main)
+    main()

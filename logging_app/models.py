@@ -186,6 +186,7 @@ class TransmissionAttempt(Base):
     conference_name: Mapped[str] = mapped_column(String(64), unique=True)
     outcome: Mapped[str | None] = mapped_column(String(30))
     authenticated_by: Mapped[str] = mapped_column(String(40))
+    physician_call_sid: Mapped[str | None] = mapped_column(String(64))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     connected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -242,6 +243,15 @@ class CallLeg(Base):
     status_sequence: Mapped[int] = mapped_column(Integer, default=-1)
     joined_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     left_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The call flow's bookkeeping: each answered prompt advances ``turn``; the answer to the
+    # last one (its ``step:turn`` key and TwiML) is kept so that a repeat gets the same TwiML.
+    turn: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_key: Mapped[str | None] = mapped_column(String(60))
+    last_twiml: Mapped[str | None] = mapped_column(Text)
+    # What a callee has stated so far on the professional leg (kept until they give a name).
+    stated_role: Mapped[str | None] = mapped_column(String(20))
+    permit_number: Mapped[str | None] = mapped_column(String(20))
+    step_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)
 
@@ -323,6 +333,20 @@ class WrittenRecord(Base):
         UniqueConstraint("order_id", "version", "copy", name="uq_record_version_copy"),
         CheckConstraint(_in("copy", COPIES), name="record_copy"),
     )
+
+
+class WebhookReceipt(Base):
+    """A webhook already handled, by Twilio's ``I-Twilio-Idempotency-Token``: a retry carrying
+    the same token is answered with the stored answer and changes nothing."""
+
+    __tablename__ = "webhook_receipts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(200), unique=True)
+    path: Mapped[str] = mapped_column(String(200))
+    status_code: Mapped[int] = mapped_column(Integer)
+    body: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
 
 
 class AuditEntry(Base):

@@ -14,6 +14,7 @@ from logging_app import audit, validation
 from logging_app.directory import require_physician, require_service
 from logging_app.models import LATERALITIES, MODALITIES, PRIORITIES, Order
 from logging_app.order_numbers import new_order_number
+from logging_app.transmissions import describe_attempt
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,6 @@ def describe_order(order: Order) -> dict[str, Any]:
         "priority": order.priority,
         "service": service,
         "created_at": _iso(order.created_at),
-        "attempts": [],
+        "attempts": [describe_attempt(attempt) for attempt in order.attempts],
         "records": [],
     }

@@ -7,6 +7,7 @@ import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from click.testing import CliRunner
@@ -20,7 +21,17 @@ from logging_app import create_app, schema
 from logging_app.db import Base, engine_of, transaction
 from tests.portal_data import World, add_people
 
+if TYPE_CHECKING:
+    from tests.phone_line import PhoneLine
+
 TEST_SECRET = "test-secret-key-not-for-production"
+TEST_TWILIO = {
+    "TWILIO_ACCOUNT_SID": "AC" + "7" * 32,
+    "TWILIO_AUTH_TOKEN": "test-twilio-auth-token",
+    "TWILIO_PHONE_NUMBER": "+15145550000",
+    # Tests never reach Twilio: nothing listens on the discard port, REST requests fail fast.
+    "TWILIO_API_BASE_URL": "http://127.0.0.1:9",
+}
 # Set TEST_DATABASE_URL (postgresql+psycopg://…) to run the suite on PostgreSQL instead of
 # SQLite: each test then gets a schema of its own, dropped when the session ends.
 SERVER_URL = os.environ.get("TEST_DATABASE_URL")
@@ -61,6 +72,7 @@ def app_overrides(tmp_path: Path) -> dict[str, object]:
         "DATABASE_URL": test_database_url(tmp_path),
         "SECRET_KEY": TEST_SECRET,
         "TESTING": True,
+        **TEST_TWILIO,
     }
 
 
@@ -139,3 +151,11 @@ def clock(app: Flask) -> FakeClock:
     fake = FakeClock(datetime(2026, 11, 26, 15, 0, tzinfo=UTC))
     app.config["CLOCK"] = fake
     return fake
+
+
+@pytest.fixture
+def line(tmp_path: Path) -> Iterator[PhoneLine]:
+    """Ordophone on a real port, wired to the simulator on another (see tests/phone_line)."""
+    from tests.phone_line import open_line
+
+    yield from open_line(tmp_path)

@@ -12,7 +12,7 @@ from alembic import op
 from logging_app import search
 
 revision = "0003_portal"
-down_revision = "0001"
+down_revision = "0002_call_flow"
 branch_labels = None
 depends_on = None
 

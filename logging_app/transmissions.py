@@ -1,0 +1,201 @@
+"""Transmission attempts: how an order goes out by telephone, at most once (R4).
+
+An attempt starts when the physician asks Ordophone to call the service (the order goes
+``ready → in_transmission`` and its content hash is frozen, R2). It ends once, with an outcome:
+``awaiting_confirmation`` when a confirmed professional joined the conversation, upgraded to
+``transmitted`` when the physician confirms the read-back; any other outcome puts the order
+back to ``ready``. An ended attempt never changes outcome again, except that upgrade. The
+database enforces one active attempt per order and one successful attempt per order ever.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from logging_app import audit
+from logging_app.clock import now
+from logging_app.models import (
+    SUCCESSFUL_OUTCOMES,
+    CallLeg,
+    Confirmation,
+    Order,
+    Physician,
+    TransmissionAttempt,
+)
+from logging_app.order_numbers import is_well_formed
+
+PROFESSIONAL_ROLES = ("radiologist", "technologist")
+
+
+class AttemptRefused(Exception):
+    """The order cannot be transmitted now (it is no longer ``ready``)."""
+
+
+def refusal_reason(db: Session, physician: Physician, number: str) -> tuple[Order | None, str]:
+    """The order ``number`` if ``physician`` may transmit it now, with "" as reason; else the
+    reason it is refused: malformed, unknown, not_yours, transmitted, in_transmission,
+    cancelled, not_ready (no service chosen yet). Whose order it is is never told."""
+    if not is_well_formed(number):
+        return None, "malformed"
+    order = db.scalars(select(Order).where(Order.number == number)).first()
+    if order is None:
+        return None, "unknown"
+    if order.physician_id != physician.id:
+        return None, "not_yours"
+    if order.status != "ready":
+        reasons = {"transmitted": "transmitted", "awaiting_confirmation": "transmitted"}
+        return None, reasons.get(
+            order.status, order.status if order.status != "draft" else "not_ready"
+        )
+    return order, ""
+
+
+def canonical_content(order: Order) -> dict[str, Any]:
+    """What the physician ordered, as frozen at transmission (hashed for integrity, R2)."""
+    return {
+        "number": order.number,
+        "physician_licence": order.physician.licence_number,
+        "patient": {
+            "name": order.patient_name,
+            "dob": order.patient_dob.isoformat(),
+            "nam": order.patient_nam,
+        },
+        "exam": order.exam_text,
+        "modality": order.modality,
+        "region": order.body_region,
+        "laterality": order.laterality,
+        "contrast": order.contrast,
+        "indication": order.indication,
+        "priority": order.priority,
+        "service_id": order.service_id,
+    }
+
+
+def content_hash(order: Order) -> str:
+    text = json.dumps(canonical_content(order), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def start_attempt(
+    db: Session, order: Order, authenticated_by: str, actor: str, physician_call_sid: str | None
+) -> TransmissionAttempt:
+    """Open an attempt for a ``ready`` order; raises ``AttemptRefused`` if it is not ready
+    (checked by a conditional update, so two callers never both succeed)."""
+    changed = db.execute(
+        update(Order)
+        .where(Order.id == order.id, Order.status == "ready")
+        .values(status="in_transmission", content_hash=content_hash(order), updated_at=now())
+        .execution_options(synchronize_session="fetch")
+    )
+    if changed.rowcount != 1:  # type: ignore[attr-defined]
+        raise AttemptRefused(order.number)
+    assert order.service_id is not None  # a ready order has a service (constraint)
+    attempt = TransmissionAttempt(
+        order_id=order.id,
+        service_id=order.service_id,
+        conference_name=f"ordophone-{secrets.token_hex(12)}",
+        authenticated_by=authenticated_by,
+        physician_call_sid=physician_call_sid,
+        started_at=now(),
+    )
+    db.add(attempt)
+    db.flush()
+    audit.record(db, actor, "attempt.started", "order", order.number, {"attempt": attempt.id})
+    return attempt
+
+
+def end_attempt(db: Session, attempt: TransmissionAttempt, outcome: str, actor: str) -> bool:
+    """End an active attempt with ``outcome``; False (nothing changed) if it already ended."""
+    if attempt.outcome is not None:
+        return False
+    attempt.outcome = outcome
+    attempt.ended_at = now()
+    order = attempt.order
+    if outcome in SUCCESSFUL_OUTCOMES:
+        order.status = outcome
+    elif order.status == "in_transmission":
+        order.status = "ready"
+    db.flush()
+    audit.record(
+        db, actor, "attempt.ended", "order", order.number,
+        {"attempt": attempt.id, "outcome": outcome},
+    )  # fmt: skip
+    return True
+
+
+def mark_connected(db: Session, attempt: TransmissionAttempt, actor: str) -> bool:
+    """A confirmed professional and the physician are both in the conference: the order is
+    being given. False (nothing changed) if already recorded or if the attempt ended."""
+    if attempt.connected_at is not None or attempt.outcome is not None:
+        return False
+    attempt.connected_at = now()
+    audit.record(
+        db, actor, "attempt.connected", "order", attempt.order.number, {"attempt": attempt.id}
+    )
+    return True
+
+
+def confirm_read_back(db: Session, attempt: TransmissionAttempt, actor: str) -> bool:
+    """The physician confirms the professional's read-back: the order is transmitted."""
+    if attempt.read_back_confirmed or attempt.outcome != "awaiting_confirmation":
+        return False
+    attempt.read_back_confirmed = True
+    attempt.read_back_confirmed_at = now()
+    attempt.outcome = "transmitted"
+    attempt.order.status = "transmitted"
+    db.flush()
+    audit.record(
+        db, actor, "attempt.read_back_confirmed", "order", attempt.order.number,
+        {"attempt": attempt.id},
+    )  # fmt: skip
+    return True
+
+
+def professional_confirmation(attempt: TransmissionAttempt) -> Confirmation | None:
+    """The confirmation of the professional who received the order, if any."""
+    found = [c for c in attempt.confirmations if c.stated_role in PROFESSIONAL_ROLES]
+    return found[-1] if found else None
+
+
+def actor_of(leg: CallLeg) -> str:
+    """The audit actor for what happens on a call leg."""
+    return f"phone:{leg.role}:{leg.call_sid}"
+
+
+def _iso(value: Any) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def describe_attempt(attempt: TransmissionAttempt) -> dict[str, Any]:
+    """One attempt as ``ordophone order show`` prints it."""
+    professional = professional_confirmation(attempt)
+    professional_sids = [leg.call_sid for leg in attempt.legs if leg.role == "professional"]
+    return {
+        "outcome": attempt.outcome,
+        "started_at": _iso(attempt.started_at),
+        "ended_at": _iso(attempt.ended_at),
+        "professional": None
+        if professional is None
+        else {
+            "role": professional.stated_role,
+            "permit_number": professional.permit_number,
+            "name": professional.spoken_name,
+            "confirmed_at": _iso(professional.at),
+        },
+        "refusals": [
+            {"role": c.stated_role, "at": _iso(c.at)}
+            for c in attempt.confirmations
+            if c.stated_role == "staff"
+        ],
+        "read_back_confirmed": attempt.read_back_confirmed,
+        "call_sids": {
+            "physician": attempt.physician_call_sid,
+            "professional": professional_sids[-1] if professional_sids else None,
+        },
+    }

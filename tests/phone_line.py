@@ -1,0 +1,104 @@
+"""A real Ordophone server and the simulator on two real ports of 127.0.0.1, for the tests
+that drive whole calls (nothing is patched: the gateway reaches the simulator because
+TWILIO_API_BASE_URL says so)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
+
+from logging_app import create_app, schema
+from logging_app.db import engine_of, transaction
+from logging_app.demo import seed_if_empty
+from tests.conftest import app_overrides
+from voice import scenarios
+from voice.simulator import Simulator
+from voice.simulator.serving import ServedApp, serve_wsgi
+
+ACCOUNT_SID = "AC" + "5" * 32
+AUTH_TOKEN = "simulated-auth-token"
+TWILIO_NUMBER = "+15145550000"
+TIME_SCALE = 0.01  # real seconds per simulated second: calls take a second or two
+
+
+class Switchboard:
+    """A WSGI app that forwards to whichever app is plugged in (the server is started
+    before the app exists, so that the app can be told its own public URL)."""
+
+    def __init__(self) -> None:
+        self.app: Flask | None = None
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        assert self.app is not None
+        return self.app(environ, start_response)
+
+
+@dataclass
+class PhoneLine:
+    app: Flask
+    sim: Simulator
+    served: ServedApp
+
+    @property
+    def url(self) -> str:
+        return self.served.base_url
+
+    @property
+    def control(self) -> scenarios.SimulatorControl:
+        return scenarios.SimulatorControl(self.sim.base_url, ACCOUNT_SID, AUTH_TOKEN)
+
+    def run(self, name: str, faults: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
+        """Run the named scenario on a fresh order; returns the call's log and the order."""
+        scenario = scenarios.SCENARIOS[name]
+        number, service_phone = scenarios.prepare_order(self.app, scenario)
+        request = scenarios.scenario_request(
+            scenario, number, self.url, TWILIO_NUMBER, service_phone
+        )
+        if faults is not None:
+            request["faults"] = faults
+        log = self.control.run(request, timeout=30)
+        self.sim.wait_idle(timeout=15)
+        return log, scenarios.settle(self.app, number)
+
+    @contextmanager
+    def inspect(self) -> Iterator[Session]:
+        """A session on the line's database, for assertions."""
+        engine = create_engine(self.app.config["ORDOPHONE"].database_url)
+        try:
+            with Session(engine, expire_on_commit=False) as session:
+                yield session
+        finally:
+            engine.dispose()
+
+
+def open_line(tmp_path: Path, **settings: Any) -> Iterator[PhoneLine]:
+    sim = Simulator(ACCOUNT_SID, AUTH_TOKEN, time_scale=TIME_SCALE)
+    sim_url = sim.start()
+    switchboard = Switchboard()
+    served = serve_wsgi(switchboard)
+    overrides = app_overrides(tmp_path) | {
+        "PUBLIC_BASE_URL": served.base_url,
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "TWILIO_PHONE_NUMBER": TWILIO_NUMBER,
+        "TWILIO_API_BASE_URL": sim_url,
+        "TRANSFER_MAX_PROMPTS": 4,
+    }
+    app = create_app(overrides | settings)
+    schema.upgrade(engine_of(app))
+    with transaction(app) as db:
+        seed_if_empty(db, "test")
+    switchboard.app = app
+    try:
+        yield PhoneLine(app, sim, served)
+    finally:
+        sim.stop()
+        served.stop()
+        engine_of(app).dispose()

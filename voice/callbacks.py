@@ -1,0 +1,271 @@
+"""Status callbacks: the service call's progress, the conference's events, the recording's
+status and the real-time transcription's text, plus the physician's wait message.
+
+Callbacks arrive late, twice and out of order. Each is applied only if it still means
+something: a call's status by its ``SequenceNumber``, terminal statuses absorbing; an
+attempt ends once; a recording's terminal status absorbs; a transcript segment is stored
+once (unique ``(transcription, SequenceId)``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from twilio.twiml.voice_response import VoiceResponse
+
+from logging_app import audit, transmissions
+from logging_app.clock import now
+from logging_app.config import Settings
+from logging_app.db import transaction
+from logging_app.models import CallLeg, Recording, TranscriptSegment, TransmissionAttempt
+from voice import attempts, flow, prompts
+from voice.gateway import GatewayError, gateway_of
+
+FAILED_CALL_OUTCOMES = {
+    "busy": "busy",
+    "no-answer": "no_answer",
+    "failed": "failed",
+    "canceled": "abandoned",
+}
+TERMINAL_RECORDING_STATUSES = frozenset({"completed", "absent", "failed"})
+SCREENING_STEPS = frozenset({"role", "transfer", "permit", "name"})
+
+
+def _sequence(form: Mapping[str, str]) -> int:
+    try:
+        return int(form.get("SequenceNumber", ""))
+    except ValueError:
+        return -1
+
+
+def physician_status(db: Session, settings: Settings, form: Mapping[str, str]) -> list[flow.Effect]:
+    """The physician's call ended (the number's status callback): if they hung up before
+    the conversation, the attempt is abandoned and the service's call hung up."""
+    leg = attempts.lock_leg(db, form.get("CallSid", ""))
+    if leg is None or not _newer(leg, form):
+        return []
+    if leg.twilio_status not in attempts.TERMINAL_CALL_STATUSES:
+        return []
+    attempt = leg.attempt
+    if attempt is None or attempt.outcome is not None:
+        return []
+    actor = transmissions.actor_of(leg)
+    if attempt.connected_at is not None:
+        return attempts.conversation_over(db, settings, attempt, actor)
+    return attempts.fail(db, settings, attempt, "abandoned", actor)
+
+
+def _newer(leg: CallLeg, form: Mapping[str, str]) -> bool:
+    """Apply a call's status if it is newer than the one we hold (terminal ones absorb)."""
+    sequence = _sequence(form)
+    if leg.twilio_status in attempts.TERMINAL_CALL_STATUSES or sequence <= leg.status_sequence:
+        return False
+    leg.twilio_status, leg.status_sequence = form.get("CallStatus", ""), sequence
+    return True
+
+
+def call_status(
+    db: Session, settings: Settings, attempt: TransmissionAttempt, form: Mapping[str, str]
+) -> list[flow.Effect]:
+    """Progress of the call to the service: busy, no answer, failure, or a hang-up during
+    screening ends the attempt; the physician is then told (DESIGN §3, "Hang-ups")."""
+    leg = attempts.professional_leg(db, attempt, form["CallSid"])
+    if not _newer(leg, form):
+        return []  # stale or repeated: a terminal status absorbs every later one
+    status = leg.twilio_status or ""
+    if status not in attempts.TERMINAL_CALL_STATUSES or attempt.outcome is not None:
+        return []
+    if status == "completed":
+        if attempt.connected_at is not None or leg.step == "connected":
+            return []  # the conference's events and the physician's <Dial> decide
+        outcome = attempts.screening_outcome(attempt)
+    else:
+        outcome = FAILED_CALL_OUTCOMES[status]
+    return attempts.fail(db, settings, attempt, outcome, transmissions.actor_of(leg))
+
+
+def conference_event(
+    db: Session, settings: Settings, attempt: TransmissionAttempt, form: Mapping[str, str]
+) -> list[flow.Effect]:
+    """Both parties in the room starts the recording; the physician leaving before that
+    means they hung up while waiting; the end of a conversation stops the transcription."""
+    event, call_sid = form.get("StatusCallbackEvent", ""), form.get("CallSid", "")
+    leg = attempts.leg_by_sid(db, call_sid) if call_sid else None
+    actor = f"twilio:conference:{form.get('ConferenceSid', '')}"
+    if event == "participant-join" and leg is not None:
+        leg.joined_at = leg.joined_at or now()
+        return _maybe_connected(db, settings, attempt, actor)
+    if event == "participant-leave" and leg is not None:
+        leg.left_at = leg.left_at or now()
+        if leg.call_sid == attempt.physician_call_sid and attempt.connected_at is None:
+            return attempts.fail(db, settings, attempt, "abandoned", actor)
+    if event == "conference-end" and attempt.connected_at is not None:
+        return attempts.conversation_over(db, settings, attempt, actor)
+    return []
+
+
+def _maybe_connected(
+    db: Session, settings: Settings, attempt: TransmissionAttempt, actor: str
+) -> list[flow.Effect]:
+    """Success needs a leg Ordophone placed for this attempt, whose callee confirmed a
+    professional role, in the conference with the physician (DESIGN §3). The two joins may
+    arrive in either order."""
+    caller = attempts.physician_leg(db, attempt)
+    if caller is None or caller.joined_at is None or caller.left_at is not None:
+        return []
+    joined = [
+        leg
+        for leg in attempt.legs
+        if leg.role == "professional" and leg.joined_at is not None and leg.left_at is None
+    ]
+    if not joined or transmissions.professional_confirmation(attempt) is None:
+        return []
+    if transmissions.mark_connected(db, attempt, actor):
+        return [_start_media(attempt, settings)]
+    return []
+
+
+def _start_media(attempt: TransmissionAttempt, settings: Settings) -> flow.Effect:
+    """Dual-channel recording and real-time transcription of the physician's leg, from the
+    professional's join (both heard the recording notice)."""
+    attempt_id, call_sid = attempt.id, attempt.physician_call_sid
+    language = prompts.LANGUAGE_CODES[attempt.order.physician.language]
+    assert call_sid is not None
+
+    def run(app: Flask) -> None:
+        def url(path: str) -> str:
+            return flow.public_url(settings, path, attempt=attempt_id)
+
+        gateway = gateway_of(app)
+        try:
+            gateway.start_recording(call_sid, url("/voice/status/recording"))
+            gateway.start_transcription(
+                call_sid,
+                attempts.transcription_name(attempt_id),
+                language,
+                url("/voice/status/transcription"),
+            )
+        except GatewayError as exc:
+            app.logger.warning("attempt %s: %s", attempt_id, exc)
+            with transaction(app) as db:
+                audit.record(
+                    db, "system", "attempt.media_failed", "attempt", attempt_id,
+                    {"error": type(exc).__name__},
+                )  # fmt: skip
+
+    return run
+
+
+def recording_status(
+    db: Session, settings: Settings, attempt: TransmissionAttempt, form: Mapping[str, str]
+) -> None:
+    """A recording's status: a row per RecordingSid; completed, absent and failed absorb."""
+    sid = form.get("RecordingSid", "")
+    if not sid:
+        return
+    recording = db.scalars(
+        select(Recording).where(Recording.recording_sid == sid).with_for_update()
+    ).first()
+    if recording is None:
+        recording = Recording(attempt_id=attempt.id, recording_sid=sid, status="in-progress")
+        try:
+            with db.begin_nested():
+                db.add(recording)
+        except IntegrityError:
+            return  # another worker stored it; its own callback is as good as this one
+    if recording.status in TERMINAL_RECORDING_STATUSES:
+        return
+    recording.status = form.get("RecordingStatus", recording.status)
+    recording.url = form.get("RecordingUrl") or recording.url
+    recording.duration_seconds = _int(form.get("RecordingDuration")) or recording.duration_seconds
+    recording.channels = _int(form.get("RecordingChannels")) or recording.channels
+    if recording.status in TERMINAL_RECORDING_STATUSES:
+        db.flush()
+        attempts.issue_record(db, settings, attempt)
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+def transcription_event(
+    db: Session, settings: Settings, attempt: TransmissionAttempt, form: Mapping[str, str]
+) -> None:
+    """Final transcript segments only, by SequenceId; who spoke comes from the track of the
+    physician's leg: inbound is the physician, outbound the professional. When the
+    transcription stops, the transcript is complete (the written record may be issued)."""
+    if form.get("TranscriptionEvent") == "transcription-stopped":
+        if attempt.transcript_complete_at is None:
+            attempt.transcript_complete_at = now()
+            attempts.issue_record(db, settings, attempt)
+        return
+    if form.get("TranscriptionEvent") != "transcription-content":
+        return
+    if form.get("Final", "").lower() != "true":
+        return
+    try:
+        data = json.loads(form.get("TranscriptionData", ""))
+        sequence = int(form.get("SequenceId", ""))
+    except ValueError:
+        return
+    track = form.get("Track", "")
+    on_physician_leg = form.get("CallSid") == attempt.physician_call_sid
+    speaker = "physician" if (track == "inbound_track") == on_physician_leg else "professional"
+    segment = TranscriptSegment(
+        attempt_id=attempt.id,
+        transcription_sid=form.get("TranscriptionSid", ""),
+        sequence=sequence,
+        track=track,
+        speaker=speaker,
+        text=str(data.get("transcript", "")),
+        confidence=None if data.get("confidence") is None else str(data["confidence"]),
+    )
+    try:
+        with db.begin_nested():
+            db.add(segment)
+    except IntegrityError:
+        return  # a repeat
+
+
+def wait_message(
+    db: Session, settings: Settings, attempt: TransmissionAttempt
+) -> tuple[str, list[flow.Effect]]:
+    """What the waiting physician hears: where things stand at the service. Only Say, Play,
+    Pause and Redirect are allowed here; the Redirect loops it."""
+    leg = attempts.leg_by_sid(db, attempt.physician_call_sid or "")
+    language = leg.language if leg is not None else attempt.order.physician.language
+    effects = _sweep(db, settings, attempt)
+    response = VoiceResponse()
+    prompts.say(response, _where_things_stand(attempt, language), language)
+    response.pause(length=5)
+    response.redirect(flow.public_url(settings, "/voice/wait", attempt=attempt.id), method="POST")
+    return str(response), effects
+
+
+def _where_things_stand(attempt: TransmissionAttempt, language: str) -> str:
+    legs = [leg for leg in attempt.legs if leg.role == "professional"]
+    leg = legs[-1] if legs else None
+    if leg is None or leg.twilio_status in (None, "queued", "initiated", "ringing"):
+        return prompts.text("wait_ringing", language)
+    if leg.stated_role is not None:
+        role = prompts.ROLE_WORDS[language][leg.stated_role]
+        return prompts.text("wait_confirming", language, role=role)
+    if leg.step == "transfer":
+        return prompts.text("wait_transfer", language)
+    return prompts.text("wait_answered", language)
+
+
+def _sweep(db: Session, settings: Settings, attempt: TransmissionAttempt) -> list[flow.Effect]:
+    """The physician is still waiting but the service's call is over and its callee never
+    joined (they hung up on entering): nothing else will end the attempt, so end it here."""
+    legs = [leg for leg in attempt.legs if leg.role == "professional"]
+    over = bool(legs) and all(leg.twilio_status in attempts.TERMINAL_CALL_STATUSES for leg in legs)
+    if attempt.outcome is not None or attempt.connected_at is not None or not over:
+        return []
+    actor = "system:wait"
+    return attempts.fail(db, settings, attempt, attempts.screening_outcome(attempt), actor)

@@ -1,0 +1,151 @@
+"""The Twilio gateway: the only module that talks to Twilio's REST API, and the one that
+checks Twilio's webhook signatures.
+
+It is the app's seam to the outside: its REST requests go to ``TWILIO_API_BASE_URL``
+(Twilio's own by default), so the built-in simulator, or any Twilio-compatible API, stands in
+for Twilio by configuration alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from flask import Flask
+from twilio.base.exceptions import TwilioException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.http.response import Response
+from twilio.request_validator import RequestValidator
+from twilio.rest import Client
+
+from logging_app.config import Settings
+
+CALL_EVENTS = ["initiated", "ringing", "answered", "completed"]
+RECORDING_EVENTS = ["in-progress", "completed", "absent"]
+REST_TIMEOUT_SECONDS = 10.0
+
+
+class GatewayError(Exception):
+    """A REST request to Twilio failed (refused, unreachable, or not configured)."""
+
+
+class BaseUrlHttpClient(TwilioHttpClient):  # type: ignore[misc]
+    """twilio-python's HTTP client, sending every request to ``base_url`` instead of the
+    host twilio-python chose (api.twilio.com), path and query unchanged."""
+
+    def __init__(self, base_url: str) -> None:
+        super().__init__(timeout=REST_TIMEOUT_SECONDS)
+        self.base = urlsplit(base_url)
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
+        parts = urlsplit(url)
+        path = self.base.path.rstrip("/") + parts.path
+        target = urlunsplit((self.base.scheme, self.base.netloc, path, parts.query, ""))
+        response: Response = super().request(method, target, *args, **kwargs)
+        return response
+
+
+class Gateway:
+    """Twilio's REST API, as much of it as Ordophone uses."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._client: Client | None = None
+
+    @property
+    def client(self) -> Client:
+        if self._client is None:
+            sid, token = self.settings.twilio_account_sid, self.settings.twilio_auth_token
+            if not (sid and token):
+                raise GatewayError("TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are not set")
+            http = BaseUrlHttpClient(self.settings.twilio_api_base_url)
+            self._client = Client(sid, token, http_client=http)
+        return self._client
+
+    def place_call(self, to: str, url: str, status_callback: str, fallback_url: str) -> str:
+        """Call ``to`` from Ordophone's number; ``url`` answers with the callee's TwiML."""
+        if not self.settings.twilio_phone_number:
+            raise GatewayError("TWILIO_PHONE_NUMBER is not set")
+        try:
+            call = self.client.calls.create(
+                to=to,
+                from_=self.settings.twilio_phone_number,
+                url=url,
+                method="POST",
+                fallback_url=fallback_url,
+                fallback_method="POST",
+                status_callback=status_callback,
+                status_callback_method="POST",
+                status_callback_event=CALL_EVENTS,
+            )
+        except (TwilioException, OSError) as exc:
+            raise GatewayError(f"placing the call failed: {exc}") from exc
+        sid: str = call.sid
+        return sid
+
+    def redirect(self, call_sid: str, url: str) -> None:
+        """Take a live call to new TwiML (out of a conference, if it is in one)."""
+        self._update(call_sid, url=url, method="POST")
+
+    def hang_up(self, call_sid: str) -> None:
+        """End a call, ringing or answered (``completed`` works on both, unlike ``canceled``)."""
+        self._update(call_sid, status="completed")
+
+    def start_recording(self, call_sid: str, status_callback: str) -> str:
+        """Record both sides of ``call_sid`` on two channels."""
+        try:
+            recording = self.client.calls(call_sid).recordings.create(
+                recording_channels="dual",
+                recording_status_callback=status_callback,
+                recording_status_callback_method="POST",
+                recording_status_callback_event=RECORDING_EVENTS,
+            )
+        except (TwilioException, OSError) as exc:
+            raise GatewayError(f"starting the recording failed: {exc}") from exc
+        sid: str = recording.sid
+        return sid
+
+    def start_transcription(
+        self, call_sid: str, name: str, language: str, status_callback: str
+    ) -> None:
+        """Real-time transcription of both tracks of ``call_sid`` (final results only)."""
+        try:
+            self.client.calls(call_sid).transcriptions.create(
+                name=name,
+                track="both_tracks",
+                language_code=language,
+                partial_results=False,
+                status_callback_url=status_callback,
+                status_callback_method="POST",
+            )
+        except (TwilioException, OSError) as exc:
+            raise GatewayError(f"starting the transcription failed: {exc}") from exc
+
+    def stop_transcription(self, call_sid: str, name: str) -> None:
+        try:
+            self.client.calls(call_sid).transcriptions(name).update(status="stopped")
+        except (TwilioException, OSError) as exc:
+            raise GatewayError(f"stopping the transcription failed: {exc}") from exc
+
+    def _update(self, call_sid: str, **changes: str) -> None:
+        try:
+            self.client.calls(call_sid).update(**changes)
+        except (TwilioException, OSError) as exc:
+            raise GatewayError(f"updating call {call_sid} failed: {exc}") from exc
+
+    def is_authentic(self, url: str, form: Mapping[str, str], signature: str | None) -> bool:
+        """True if ``signature`` is Twilio's signature of ``url`` and ``form``."""
+        token = self.settings.twilio_auth_token
+        if not token or not signature:
+            return False
+        return bool(RequestValidator(token).validate(url, form, signature))
+
+
+def gateway_of(app: Flask) -> Gateway:
+    """The app's gateway (one per app, built on first use from the app's settings)."""
+    found = app.extensions.get("ordophone.gateway")
+    if found is None:
+        found = app.extensions["ordophone.gateway"] = Gateway(app.config["ORDOPHONE"])
+    gateway: Gateway = found
+    return gateway

@@ -1,0 +1,234 @@
+"""What Ordophone says on the phone, in French (fr-CA, the default) and English (en-CA).
+
+Each prompt is a key with one text per language; ``{name}`` fields are filled when spoken.
+The physician hears their profile's language; the service hears French then English until
+someone presses 9.
+"""
+
+from __future__ import annotations
+
+from twilio.twiml.voice_response import Gather, VoiceResponse
+
+LANGUAGE_CODES = {"fr": "fr-CA", "en": "en-CA"}
+VOICES = {"fr": "Polly.Chantal", "en": "Polly.Joanna"}
+ROLE_WORDS = {
+    "fr": {"radiologist": "radiologiste", "technologist": "technologue"},
+    "en": {"radiologist": "radiologist", "technologist": "technologist"},
+}
+
+NOT_TRANSMITTED = {
+    "fr": "L'ordonnance n'a pas été transmise.",
+    "en": "The order was not transmitted.",
+}
+
+TEXTS: dict[str, dict[str, str]] = {
+    # Physician leg.
+    "welcome": {
+        "fr": "Ordophone, transmission verbale des ordonnances d'imagerie.",
+        "en": "Ordophone, verbal imaging orders.",
+    },
+    "ask_licence": {
+        "fr": "Entrez votre numéro de permis d'exercice, puis le carré.",
+        "en": "Enter your licence number, then the pound key.",
+    },
+    "unknown_licence": {
+        "fr": "Ce numéro de permis n'est pas reconnu.",
+        "en": "This licence number is not recognised.",
+    },
+    "ask_pin": {
+        "fr": "Entrez votre NIP, puis le carré.",
+        "en": "Enter your PIN, then the pound key.",
+    },
+    "wrong_pin": {"fr": "NIP incorrect.", "en": "Wrong PIN."},
+    "too_many_tries": {
+        "fr": "Trop d'essais infructueux. Au revoir.",
+        "en": "Too many unsuccessful tries. Goodbye.",
+    },
+    "phone_locked": {
+        "fr": "L'accès téléphonique de ce compte est verrouillé. "
+        "Communiquez avec l'administrateur d'Ordophone. Au revoir.",
+        "en": "Telephone access to this account is locked. "
+        "Please contact the Ordophone administrator. Goodbye.",
+    },
+    "ask_order": {
+        "fr": "Entrez le numéro de l'ordonnance, puis le carré.",
+        "en": "Enter the order number, then the pound key.",
+    },
+    "order_malformed": {
+        "fr": "Ce numéro d'ordonnance n'est pas valide. Vérifiez les chiffres.",
+        "en": "This order number is not valid. Please check the digits.",
+    },
+    "order_unknown": {
+        "fr": "Aucune ordonnance ne porte ce numéro.",
+        "en": "No order has this number.",
+    },
+    "order_not_yours": {
+        "fr": "Cette ordonnance n'a pas été rédigée à votre nom.",
+        "en": "This order was not written under your name.",
+    },
+    "order_transmitted": {
+        "fr": "Cette ordonnance a déjà été transmise. Elle ne peut pas l'être une seconde fois.",
+        "en": "This order has already been transmitted. It cannot be transmitted again.",
+    },
+    "order_in_transmission": {
+        "fr": "Cette ordonnance est déjà en cours de transmission.",
+        "en": "This order is already being transmitted.",
+    },
+    "order_cancelled": {
+        "fr": "Cette ordonnance a été annulée.",
+        "en": "This order has been cancelled.",
+    },
+    "order_not_ready": {
+        "fr": "Le patient n'a pas encore choisi de service d'imagerie pour cette ordonnance.",
+        "en": "The patient has not chosen an imaging service for this order yet.",
+    },
+    "summary": {
+        "fr": "Ordonnance {number} : {exam}, pour le patient {initials}, "
+        "au service choisi par le patient : {service}. "
+        "Appuyez sur 1 pour appeler le service maintenant, sur 2 pour annuler.",
+        "en": "Order {number}: {exam}, for patient {initials}, "
+        "to the service the patient chose: {service}. "
+        "Press 1 to call the service now, 2 to cancel.",
+    },
+    "cancelled_by_physician": {
+        "fr": "Appel annulé. L'ordonnance n'a pas été transmise. Au revoir.",
+        "en": "Call cancelled. The order was not transmitted. Goodbye.",
+    },
+    "calling": {
+        "fr": "Nous appelons {service}. Votre conversation avec le professionnel sera enregistrée.",
+        "en": "We are calling {service}. Your conversation with the professional will be recorded.",
+    },
+    "wait_ringing": {
+        "fr": "Le service sonne. Restez en ligne.",
+        "en": "The service is ringing. Please stay on the line.",
+    },
+    "wait_answered": {
+        "fr": "Le service a répondu. La personne indique son rôle. Restez en ligne.",
+        "en": "The service answered. The person is stating their role. Please stay on the line.",
+    },
+    "wait_transfer": {
+        "fr": "Une réceptionniste a répondu et transfère l'appel à un professionnel. "
+        "Restez en ligne.",
+        "en": "A receptionist answered and is transferring the call to a professional. "
+        "Please stay on the line.",
+    },
+    "wait_confirming": {
+        "fr": "Un {role} confirme son identité. Restez en ligne.",
+        "en": "A {role} is confirming their identity. Please stay on the line.",
+    },
+    "reason_busy": {"fr": "Le service est occupé.", "en": "The service is busy."},
+    "reason_no_answer": {
+        "fr": "Le service n'a pas répondu.",
+        "en": "The service did not answer.",
+    },
+    "reason_failed": {
+        "fr": "L'appel au service n'a pas pu être établi.",
+        "en": "The call to the service could not be placed.",
+    },
+    "reason_refused_by_staff": {
+        "fr": "Seul du personnel administratif a répondu, et il ne peut pas recevoir "
+        "d'ordonnance verbale. Aucun radiologiste ni technologue n'a pris l'appel.",
+        "en": "Only administrative staff answered, and they cannot receive a verbal order. "
+        "No radiologist or technologist took the call.",
+    },
+    "reason_no_qualified_professional": {
+        "fr": "Aucun radiologiste ni technologue n'a confirmé son identité.",
+        "en": "No radiologist or technologist confirmed their identity.",
+    },
+    "reason_abandoned": {"fr": "L'appel a été interrompu.", "en": "The call was interrupted."},
+    "retry_or_end": {
+        "fr": "Appuyez sur 1 pour réessayer, sur 2 pour terminer. Vous pouvez aussi "
+        "transmettre l'ordonnance par un autre moyen.",
+        "en": "Press 1 to try again, 2 to end. You may also send the order another way.",
+    },
+    "read_back": {
+        "fr": "La conversation est terminée. Appuyez sur 1 si le professionnel vous a relu "
+        "l'ordonnance et que vous la confirmez, sur 2 sinon.",
+        "en": "The conversation has ended. Press 1 if the professional read the order back "
+        "and you confirm it, 2 if not.",
+    },
+    "transmitted": {
+        "fr": "Merci. L'ordonnance {number} est transmise et la relecture est confirmée. "
+        "Le registre écrit est prêt. Au revoir.",
+        "en": "Thank you. Order {number} is transmitted and the read-back is confirmed. "
+        "The written record is ready. Goodbye.",
+    },
+    "awaiting_confirmation": {
+        "fr": "L'ordonnance {number} a été transmise, mais la relecture n'est pas confirmée. "
+        "Confirmez-la dans le portail. Le registre écrit est prêt. Au revoir.",
+        "en": "Order {number} was transmitted, but the read-back is not confirmed. "
+        "Please confirm it in the portal. The written record is ready. Goodbye.",
+    },
+    "goodbye": {"fr": "Au revoir.", "en": "Goodbye."},
+    "no_input": {"fr": "Je n'ai rien entendu.", "en": "I did not hear anything."},
+    "invalid_choice": {"fr": "Ce choix n'est pas valide.", "en": "This choice is not valid."},
+    # Professional leg.
+    "role_question": {
+        "fr": "Ici Ordophone, au nom de {doctor}, pour une ordonnance verbale d'imagerie "
+        "médicale. Cet appel est enregistré. Si vous êtes radiologiste, appuyez sur 1. "
+        "Si vous êtes technologue, appuyez sur 2. Tout autre membre du personnel, "
+        "appuyez sur 3.",
+        "en": "This is Ordophone, calling on behalf of {doctor} with a verbal imaging order. "
+        "This call is recorded. Press 1 if you are a radiologist, 2 if you are a "
+        "technologist, 3 for any other staff.",
+    },
+    "for_english": {"fr": "For English, press 9.", "en": "For English, press 9."},
+    "transfer": {
+        "fr": "Seul un radiologiste ou un technologue peut recevoir une ordonnance verbale. "
+        "Veuillez transférer cet appel à l'un d'eux maintenant. Une fois en ligne, il "
+        "appuie sur 1 s'il est radiologiste, sur 2 s'il est technologue.",
+        "en": "Only a radiologist or a technologist may receive a verbal order. Please "
+        "transfer this call to one of them now. When they are on the line, they press 1 "
+        "if they are a radiologist, 2 if they are a technologist.",
+    },
+    "ask_permit": {
+        "fr": "Entrez votre numéro de permis d'exercice, puis le carré.",
+        "en": "Enter your permit number, then the pound key.",
+    },
+    "invalid_permit": {
+        "fr": "Ce numéro de permis n'est pas valide.",
+        "en": "This permit number is not valid.",
+    },
+    "ask_name": {
+        "fr": "Dites votre prénom et votre nom.",
+        "en": "Say your first and last name.",
+    },
+    "connected": {
+        "fr": "Vous êtes maintenant en communication avec {doctor}. "
+        "Veuillez relire l'ordonnance à la fin.",
+        "en": "You are now connected with {doctor}. Please read the order back at the end.",
+    },
+    "professional_thanks": {"fr": "Merci. Au revoir.", "en": "Thank you. Goodbye."},
+    "screening_over": {
+        "fr": "Nous n'avons pas pu joindre de radiologiste ni de technologue. Au revoir.",
+        "en": "We could not reach a radiologist or a technologist. Goodbye.",
+    },
+    "call_over": {
+        "fr": "Le médecin n'est plus en ligne. Au revoir.",
+        "en": "The physician is no longer on the line. Goodbye.",
+    },
+    "technical_error": {
+        "fr": "Désolé, une erreur technique empêche de poursuivre cet appel.",
+        "en": "Sorry, a technical error prevents this call from continuing.",
+    },
+}
+
+
+def text(key: str, language: str, **values: str) -> str:
+    """The prompt ``key`` in ``language`` with its fields filled."""
+    return TEXTS[key][language].format(**values)
+
+
+def say(target: VoiceResponse | Gather, words: str, language: str) -> None:
+    """Add ``words`` spoken in ``language`` to a response or a gather."""
+    target.say(words, voice=VOICES[language], language=LANGUAGE_CODES[language])
+
+
+def spelled_digits(number: str) -> str:
+    """Digits spoken one by one ("1 2 3"), as a caller keys them."""
+    return " ".join(number)
+
+
+def initials(name: str) -> str:
+    """A patient's initials ("P. F. E."), all of their name the phone ever says."""
+    return " ".join(f"{part[0].upper()}." for part in name.split() if part)

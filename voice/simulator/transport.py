@@ -1,0 +1,227 @@
+"""Sending webhooks as Twilio does: form-encoded, signed, with an idempotency token.
+
+`Transport.send` makes one delivery (twice with the duplicate fault) and returns the
+answer. `Dispatcher` delivers status callbacks from background threads: each stream of
+callbacks (one call's, one conference's...) in the order it was fired, or shuffled a few
+at a time when the reorder fault is on, as Twilio's callbacks may arrive out of order.
+"""
+
+from __future__ import annotations
+
+import http.client
+import logging
+import random
+import threading
+import uuid
+import zlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from urllib.parse import urlencode, urljoin, urlsplit
+
+from twilio.request_validator import RequestValidator
+
+from voice.simulator.world import Faults
+
+logger = logging.getLogger("voice.simulator")
+MAX_REDIRECTS = 5
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the application answered; status 0 when it could not be reached."""
+
+    status: int
+    body: str
+    url: str
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+
+class Transport:
+    """Signs and sends webhook requests."""
+
+    def __init__(self, auth_token: str, timeout: float) -> None:
+        self.validator = RequestValidator(auth_token)
+        self.timeout = timeout
+
+    def send(self, url: str, method: str, params: Mapping[str, str], faults: Faults) -> Answer:
+        """Deliver one webhook (twice, same token, with the duplicate fault)."""
+        token = str(uuid.uuid4())
+        answer = self._deliver(url, method, params, token)
+        if faults.duplicate_webhooks:
+            answer = self._deliver(url, method, params, token)
+        return answer
+
+    def _deliver(self, url: str, method: str, params: Mapping[str, str], token: str) -> Answer:
+        form: Mapping[str, str] = params
+        for _ in range(MAX_REDIRECTS):
+            answer, location = self._request(url, method, form, token)
+            if location is None:
+                return answer
+            # Twilio follows a redirect with a GET and drops the parameters.
+            url, method, form = urljoin(url, location), "GET", {}
+        return Answer(0, "too many redirects", url)
+
+    def _request(
+        self, url: str, method: str, params: Mapping[str, str], token: str
+    ) -> tuple[Answer, str | None]:
+        method = method.upper()
+        body: str | None = None
+        if method == "GET":
+            if params:
+                url = url + ("&" if "?" in url else "?") + urlencode(params)
+            signature = self.validator.compute_signature(url, {})
+        else:
+            body = urlencode(params)
+            signature = self.validator.compute_signature(url, dict(params))
+        headers = {
+            "X-Twilio-Signature": signature,
+            "I-Twilio-Idempotency-Token": token,
+            "User-Agent": "TwilioProxy/1.1 (ordophone simulator)",
+            "Accept": "*/*",
+        }
+        if body is not None:
+            headers["Content-Type"] = "application/x-www-form-urlencoded; charset=utf-8"
+        parts = urlsplit(url)
+        connection_class = (
+            http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        )
+        path = parts.path or "/"
+        if parts.query:
+            path += "?" + parts.query
+        try:
+            connection = connection_class(parts.netloc, timeout=self.timeout)
+            try:
+                connection.request(method, path, body=body, headers=headers)
+                response = connection.getresponse()
+                text = response.read().decode("utf-8", errors="replace")
+            finally:
+                connection.close()
+        except OSError as error:
+            logger.warning("webhook %s %s failed: %s", method, url, error)
+            return Answer(0, str(error), url), None
+        if response.status in (301, 302, 303, 307, 308) and response.getheader("Location"):
+            return Answer(response.status, text, url), response.getheader("Location")
+        return Answer(response.status, text, url), None
+
+
+@dataclass(frozen=True)
+class Callback:
+    """A status callback waiting to be delivered.
+
+    Callbacks of one `stream` (a call's status, a conference, a recording, a
+    transcription) are delivered one after the other, in the order they were fired.
+    """
+
+    url: str
+    method: str
+    params: dict[str, str]
+    faults: Faults
+    description: str
+    trace: str | None
+    stream: str = ""
+
+
+class Dispatcher:
+    """Delivers status callbacks from a few background threads, one per group of streams.
+
+    With the reorder fault, callbacks are held back until `reorder_window` of them are
+    waiting (or none came for `hold_seconds`), then shuffled with a seeded generator.
+    """
+
+    def __init__(
+        self,
+        transport: Transport,
+        log: Callable[[str | None, str, str], None],
+        seed: int = 0,
+        hold_seconds: float = 0.2,
+        workers: int = 4,
+    ) -> None:
+        self.transport = transport
+        self.hold_seconds = hold_seconds
+        self.log = log
+        self._queues: list[list[tuple[int, Callback]]] = [[] for _ in range(workers)]
+        self._held: list[tuple[int, Callback]] = []
+        self._pending: set[int] = set()
+        self._tickets = 0
+        self._condition = threading.Condition()
+        self._random = random.Random(seed)  # noqa: S311 - a reproducible shuffle
+        self._stopping = False
+        self._threads = [
+            threading.Thread(target=self._run, args=(n,), name=f"sim-callbacks-{n}", daemon=True)
+            for n in range(workers)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, callback: Callback) -> None:
+        with self._condition:
+            self._tickets += 1
+            self._pending.add(self._tickets)
+            if callback.faults.reorder_callbacks:
+                self._held.append((self._tickets, callback))
+                if len(self._held) >= max(2, callback.faults.reorder_window):
+                    self._release_held()
+            else:
+                self._enqueue(self._tickets, callback)
+            self._condition.notify_all()
+
+    def _enqueue(self, ticket: int, callback: Callback) -> None:
+        worker = zlib.crc32(callback.stream.encode()) % len(self._queues)
+        self._queues[worker].append((ticket, callback))
+
+    def _release_held(self) -> None:
+        self._random.shuffle(self._held)
+        for ticket, callback in self._held:
+            self._enqueue(ticket, callback)
+        self._held = []
+
+    def flush(self, timeout: float = 15.0) -> bool:
+        """Deliver every callback fired so far (held ones too); False on timeout.
+
+        Callbacks fired while waiting are not waited for.
+        """
+        with self._condition:
+            mark = self._tickets
+            if self._held:
+                self._release_held()
+                self._condition.notify_all()
+            return self._condition.wait_for(
+                lambda: not any(t <= mark for t in self._pending), timeout=timeout
+            )
+
+    def stop(self) -> None:
+        self.flush(timeout=5.0)
+        with self._condition:
+            self._stopping = True
+            self._condition.notify_all()
+        for thread in self._threads:
+            thread.join(timeout=5.0)
+
+    def _run(self, worker: int) -> None:
+        queue = self._queues[worker]
+        while True:
+            with self._condition:
+                # Held (reordered) callbacks go out when no new one came for a while.
+                ready = self._condition.wait_for(
+                    lambda: queue or self._stopping, timeout=self.hold_seconds
+                )
+                if not ready and self._held:
+                    self._release_held()
+                if not queue:
+                    if self._stopping:
+                        return
+                    continue
+                ticket, callback = queue.pop(0)
+            try:
+                answer = self.transport.send(
+                    callback.url, callback.method, callback.params, callback.faults
+                )
+                suffix = "" if answer.ok else f" -> HTTP {answer.status}"
+                self.log(callback.trace, "sim", f"{callback.description}{suffix}")
+            finally:
+                with self._condition:
+                    self._pending.discard(ticket)
+                    self._condition.notify_all()

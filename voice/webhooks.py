@@ -1,0 +1,280 @@
+"""The webhooks Twilio calls, under ``/voice/``. Every one is signed; routes stay thin:
+verify, load the leg (or attempt) by its id, advance, commit, then answer TwiML.
+
+``POST /voice/incoming`` is the number's voice URL; every other URL is named by the TwiML
+and the REST requests Ordophone makes. State lives in the database, so any worker, after
+any restart, answers the next webhook of a call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from flask import Blueprint, Response, current_app, request
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from twilio.twiml.voice_response import VoiceResponse
+
+from logging_app import audit
+from logging_app.config import Settings
+from logging_app.db import session, transaction
+from logging_app.models import TransmissionAttempt, WebhookReceipt
+from voice import attempts, callbacks, flow, physician, professional, prompts
+from voice.flow import Context
+from voice.gateway import gateway_of
+
+bp = Blueprint("voice", __name__, url_prefix="/voice")
+
+START = "start"
+
+
+@dataclass
+class Reply:
+    """What a webhook answers (TwiML, or nothing for a callback) and the REST work that
+    follows its commit."""
+
+    body: str = ""
+    effects: list[flow.Effect] = field(default_factory=list)
+
+    @property
+    def status(self) -> int:
+        return 200 if self.body else 204
+
+
+def _settings() -> Settings:
+    settings: Settings = current_app.config["ORDOPHONE"]
+    return settings
+
+
+def signed_url() -> str:
+    """The URL Twilio requested and signed, rebuilt from PUBLIC_BASE_URL (never from the
+    Host header, which a proxy rewrites)."""
+    query = request.query_string.decode("utf-8")
+    return f"{_settings().public_base_url}{request.path}{'?' + query if query else ''}"
+
+
+@bp.before_request
+def verify_signature() -> Response | None:
+    """Unsigned or forged: 403 and an audit entry; nothing else happens."""
+    signature = request.headers.get("X-Twilio-Signature")
+    if gateway_of(current_app).is_authentic(signed_url(), request.form, signature):
+        return None
+    with transaction(current_app) as db:
+        audit.record(
+            db, "twilio:unverified", "webhook.signature_rejected",
+            details={"path": request.path, "signed": signature is not None},
+        )  # fmt: skip
+    return Response("Forbidden\n", status=403, mimetype="text/plain")
+
+
+def _respond(work: Callable[[Session], Reply]) -> Response:
+    """Run ``work`` once per Twilio idempotency token, commit, run the REST work that
+    follows, and answer. A retried delivery gets the first answer and changes nothing."""
+    token = request.headers.get("I-Twilio-Idempotency-Token")
+    db = session()
+    if token:
+        seen = db.scalars(select(WebhookReceipt).where(WebhookReceipt.token == token)).first()
+        if seen is not None:
+            db.rollback()
+            return _response(seen.body, seen.status_code)
+    reply = work(db)
+    db.commit()
+    body = reply.body
+    for effect in reply.effects:
+        body = effect(current_app) or body
+    reply.body = body
+    if token:
+        _remember(token, reply)
+    return _response(reply.body, reply.status)
+
+
+def _remember(token: str, reply: Reply) -> None:
+    receipt = WebhookReceipt(
+        token=token, path=request.path, status_code=reply.status, body=reply.body
+    )
+    try:
+        with transaction(current_app) as db:
+            db.add(receipt)
+    except IntegrityError:
+        pass  # a concurrent delivery of the same token answered first: same outcome
+
+
+def _response(body: str, status: int) -> Response:
+    if status == 204:
+        return Response(status=204)
+    return Response(body, status=status, mimetype="text/xml")
+
+
+# The legs' TwiML ----------------------------------------------------------------------------
+
+
+@bp.post("/incoming")
+def incoming() -> Response:
+    """A physician calls Ordophone's number."""
+    return _respond(lambda db: _start_physician(db, request.form))
+
+
+@bp.post("/outgoing")
+def outgoing() -> Response:
+    """The service answered the call Ordophone placed (``calls.create(url=…)``)."""
+    return _respond(lambda db: _start_professional(db, request.form, request.args))
+
+
+@bp.post("/answer")
+def answer() -> Response:
+    """The answer to a prompt (a ``<Gather>`` or ``<Dial>`` action), step and turn in the URL."""
+    return _respond(lambda db: _answer(db, request.form, request.args))
+
+
+@bp.post("/prompt")
+def prompt() -> Response:
+    """The current prompt of a leg (where a REST redirect sends a call); changes nothing."""
+    return _respond(lambda db: _current_prompt(db, request.form))
+
+
+@bp.post("/fallback")
+def fallback() -> Response:
+    """Twilio could not get TwiML: apologise and hang up; never take an order here."""
+    response = VoiceResponse()
+    for language in ("fr", "en"):
+        prompts.say(response, prompts.text("technical_error", language), language)
+    response.hangup()
+    return _response(str(response), 200)
+
+
+def _start_physician(db: Session, form: Mapping[str, str]) -> Reply:
+    leg = attempts.leg_by_sid(db, form.get("CallSid", ""))
+    if leg is not None:
+        return Reply(_repeat_or_current(Context(db, leg, _settings(), form), START))
+    leg = physician.start(db, _settings(), form)
+    ctx = Context(db, leg, _settings(), form)
+    return Reply(_first(ctx, physician.opening(ctx)))
+
+
+def _start_professional(db: Session, form: Mapping[str, str], args: Mapping[str, str]) -> Reply:
+    attempt = _attempt(db, args)
+    if attempt is None:
+        return Reply(_technical_error())
+    leg = professional.start(db, attempt, form)
+    ctx = Context(db, leg, _settings(), form)
+    if leg.last_key is not None or leg.turn > 0:
+        return Reply(_repeat_or_current(ctx, START))
+    return Reply(_first(ctx, professional.opening(ctx)))
+
+
+def _first(ctx: Context, said: tuple[str, ...]) -> str:
+    twiml = flow.render(ctx, said)
+    ctx.leg.last_key, ctx.leg.last_twiml = START, twiml
+    return twiml
+
+
+def _repeat_or_current(ctx: Context, key: str) -> str:
+    """A repeat of the last answered request gets the same TwiML; a stale one, the current
+    prompt (nothing changes)."""
+    if ctx.leg.last_key == key and ctx.leg.last_twiml:
+        return ctx.leg.last_twiml
+    return flow.render(ctx)
+
+
+def _answer(db: Session, form: Mapping[str, str], args: Mapping[str, str]) -> Reply:
+    leg = attempts.lock_leg(db, form.get("CallSid", ""))
+    if leg is None:
+        return Reply(_technical_error())
+    ctx = Context(db, leg, _settings(), form)
+    key = flow.key_of(args.get("step", ""), args.get("turn", ""))
+    if key != flow.key_of(leg.step, leg.turn):
+        return Reply(_repeat_or_current(ctx, key))
+    twiml = flow.advance(ctx)
+    leg.last_key, leg.last_twiml = key, twiml
+    return Reply(twiml, ctx.effects)
+
+
+def _current_prompt(db: Session, form: Mapping[str, str]) -> Reply:
+    leg = attempts.leg_by_sid(db, form.get("CallSid", ""))
+    if leg is None:
+        return Reply(_technical_error())
+    return Reply(flow.render(Context(db, leg, _settings(), form)))
+
+
+def _technical_error() -> str:
+    response = VoiceResponse()
+    for language in ("fr", "en"):
+        prompts.say(response, prompts.text("technical_error", language), language)
+    response.hangup()
+    return str(response)
+
+
+# Callbacks -----------------------------------------------------------------------------------
+
+Handler = Callable[
+    [Session, Settings, TransmissionAttempt, Mapping[str, str]], "list[flow.Effect] | None"
+]
+
+
+def _attempt(db: Session, args: Mapping[str, str]) -> TransmissionAttempt | None:
+    text = args.get("attempt", "")
+    return attempts.lock_attempt(db, int(text)) if text.isdigit() else None
+
+
+def _callback(handler: Handler) -> Response:
+    """Callbacks name their attempt in the URL. One naming no attempt we know is
+    acknowledged and ignored: an error would only make Twilio retry it."""
+
+    def work(db: Session) -> Reply:
+        attempt = _attempt(db, request.args)
+        if attempt is None:
+            current_app.logger.warning(
+                "callback for unknown attempt %r", request.args.get("attempt")
+            )
+            return Reply()
+        return Reply(effects=handler(db, _settings(), attempt, request.form) or [])
+
+    return _respond(work)
+
+
+@bp.post("/wait")
+def wait() -> Response:
+    """The waiting physician hears where things stand (the conference's waitUrl)."""
+
+    def work(db: Session) -> Reply:
+        attempt = _attempt(db, request.args)
+        if attempt is None:
+            return Reply(_technical_error())
+        twiml, effects = callbacks.wait_message(db, _settings(), attempt)
+        return Reply(twiml, effects)
+
+    return _respond(work)
+
+
+@bp.post("/status/physician")
+def physician_status() -> Response:
+    """The physician's call progress (the number's status callback URL)."""
+    return _respond(
+        lambda db: Reply(effects=callbacks.physician_status(db, _settings(), request.form))
+    )
+
+
+@bp.post("/status/call")
+def call_status() -> Response:
+    """Progress of the call to the service."""
+    return _callback(callbacks.call_status)
+
+
+@bp.post("/status/conference")
+def conference_status() -> Response:
+    """The conference's start, end, join and leave events."""
+    return _callback(callbacks.conference_event)
+
+
+@bp.post("/status/recording")
+def recording_status() -> Response:
+    """A recording's status (in-progress, completed, absent, failed)."""
+    return _callback(callbacks.recording_status)
+
+
+@bp.post("/status/transcription")
+def transcription_status() -> Response:
+    """Real-time transcription events (final segments are kept)."""
+    return _callback(callbacks.transcription_event)
