@@ -9,10 +9,12 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
+from urllib.parse import parse_qsl
 
 from flask.testing import FlaskClient
 from reportlab.pdfgen import canvas
 from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
 
 from logging_app.credentials import hash_secret
 from logging_app.models import (
@@ -251,3 +253,10 @@ def login(client: FlaskClient, username: str, password: str | None = None) -> No
         },
     )
     assert response.status_code == 302, response.get_data(as_text=True)
+
+
+def search_orders(client: FlaskClient, query: str) -> TestResponse:
+    """Post the order search (``query`` written like a URL query string, e.g. "q=roy")."""
+    data = dict(parse_qsl(query))
+    data["csrf_token"] = csrf_token(client, "/orders")
+    return client.post("/orders", data=data)

@@ -14,12 +14,12 @@ from sqlalchemy.orm import Session
 
 from logging_app import search
 from logging_app.models import Order, Physician
-from tests.portal_data import World, add_order, login, number_for
+from tests.portal_data import World, add_order, login, number_for, search_orders
 
 
 def _found(client: FlaskClient, query: str) -> list[str]:
     """The order numbers the list shows for ``query``, in order."""
-    response = client.get(f"/orders?{query}")
+    response = search_orders(client, query)
     return re.findall(r'class="order-number" href="/orders/(\d{8})"', response.get_data(True))
 
 
@@ -118,7 +118,7 @@ def test_date_range_uses_montreal_days(client: FlaskClient, orders: dict[str, st
 def test_a_bad_date_is_explained_beside_its_field(
     client: FlaskClient, orders: dict[str, str], query: str, field: str
 ) -> None:
-    response = client.get(f"/orders?{query}")
+    response = search_orders(client, query)
     assert response.status_code == 400
     html = response.get_data(as_text=True)
     assert f'<p class="error" id="{field}-error">' in html
@@ -126,7 +126,7 @@ def test_a_bad_date_is_explained_beside_its_field(
 
 
 def test_an_unknown_service_filter_is_refused(client: FlaskClient, orders: dict[str, str]) -> None:
-    assert client.get("/orders?service=999").status_code == 400
+    assert search_orders(client, "service=999").status_code == 400
 
 
 def test_pages_hold_25_orders(client: FlaskClient, db: Session, world: World) -> None:
@@ -211,3 +211,12 @@ def test_a_date_window_tolerates_ids_slightly_out_of_time_order(
     login(client, "archiviste")
     assert _found(client, "q=dube&date_to=2026-11-09") == [early.number]
     assert _found(client, "q=dube&date_from=2026-11-10") == [later.number, late.number]
+
+
+def test_a_search_never_travels_in_the_url(client: FlaskClient, orders: dict[str, str]) -> None:
+    page = client.get("/orders?q=helene").get_data(as_text=True)
+    assert '<form method="post" action="/orders"' in page
+    # A query string is not a search: the plain list comes back, every order on it.
+    listed = re.findall(r'class="order-number" href="/orders/(\d{8})"', page)
+    assert sorted(listed) == sorted(orders.values())
+    assert _found(client, "q=helene") == [orders["helene"]]

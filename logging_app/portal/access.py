@@ -26,6 +26,7 @@ EVERYONE = frozenset({CLERK, PHYSICIAN, ADMIN})
 RULES: dict[str, frozenset[str]] = {
     "auth.logout": EVERYONE,
     "orders.index": frozenset({CLERK, PHYSICIAN}),
+    "orders.search_orders": frozenset({CLERK, PHYSICIAN}),
     "orders.show": frozenset({CLERK, PHYSICIAN}),
     "orders.download": frozenset({CLERK, PHYSICIAN}),
     "verify.form": frozenset({CLERK, ADMIN}),

@@ -42,10 +42,7 @@ class DayField(DateField):  # type: ignore[misc]
 
 
 class SearchForm(FlaskForm):  # type: ignore[misc]
-    """The order list's search and filters (GET: no CSRF token, nothing changes)."""
-
-    class Meta:
-        csrf = False
+    """The order list's search and filters, posted (patient data never goes in a URL)."""
 
     q = StringField(_l("Search"), validators=[Optional(), Length(max=200)])
     status = SelectField(_l("Status"), validators=[Optional()])

@@ -47,20 +47,31 @@ def _filtered(database: Session, user: User, form: SearchForm) -> Select[Order]:
 
 @bp.get("/orders")
 def index() -> ResponseReturnValue:
-    """Orders newest first, searched and filtered, a page at a time."""
+    """Orders newest first, a page at a time (no search: nothing about a patient in the URL)."""
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    return _list(SearchForm(formdata=None), page, searched=False)
+
+
+@bp.post("/orders")
+def search_orders() -> ResponseReturnValue:
+    """Orders matching the search and filters. Searches are posted, never put in the URL,
+    so that a patient's name or NAM stays out of browser history, proxies and server logs."""
+    page = max(request.form.get("page", 1, type=int) or 1, 1)
+    return _list(SearchForm(request.form), page, searched=True)
+
+
+def _list(form: SearchForm, page: int, *, searched: bool) -> ResponseReturnValue:
     user = current_user()
     assert user is not None
     database = db.session()
     services = database.execute(
         select(ImagingService.id, ImagingService.name).order_by(ImagingService.name)
     ).all()
-    form = SearchForm(request.args)
     form.service.choices = [("", _("Any service"))] + [
         (str(service_id), name) for service_id, name in services
     ]
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
     found: list[Order] = []
-    valid = form.validate()
+    valid = form.validate() if searched else True
     if valid:
         query = _filtered(database, user, form).limit(PAGE_SIZE + 1)
         query = query.options(selectinload(Order.physician), selectinload(Order.service))
@@ -72,7 +83,7 @@ def index() -> ResponseReturnValue:
         orders=found[:PAGE_SIZE],
         page=page,
         has_next=len(found) > PAGE_SIZE,
-        searched=bool(request.args),
+        searched=searched,
     ), status
 
 
