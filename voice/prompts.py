@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
+# What callers say is recognised and transcribed as fr-CA or en-CA.
 LANGUAGE_CODES = {"fr": "fr-CA", "en": "en-CA"}
-VOICES = {"fr": "Polly.Chantal", "en": "Polly.Joanna"}
+# What Ordophone says: a voice and the locale it speaks (an invalid pair makes <Say> fail on
+# Twilio). Polly has a Canadian French voice but no Canadian English one: en-US stands in.
+VOICES = {"fr": ("Polly.Chantal", "fr-CA"), "en": ("Polly.Joanna", "en-US")}
 ROLE_WORDS = {
     "fr": {"radiologist": "radiologiste", "technologist": "technologue"},
     "en": {"radiologist": "radiologist", "technologist": "technologist"},
@@ -221,7 +224,8 @@ def text(key: str, language: str, **values: str) -> str:
 
 def say(target: VoiceResponse | Gather, words: str, language: str) -> None:
     """Add ``words`` spoken in ``language`` to a response or a gather."""
-    target.say(words, voice=VOICES[language], language=LANGUAGE_CODES[language])
+    voice, locale = VOICES[language]
+    target.say(words, voice=voice, language=locale)
 
 
 def spelled_digits(number: str) -> str:
