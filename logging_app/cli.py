@@ -130,6 +130,16 @@ def physician_add(app: Flask, name: str, licence: str, phone: str, pin: str, lan
         click.echo(f"Physician {added.licence_number} registered ({added.phone}).")
 
 
+@physician.command("unlock")
+@click.option("--licence", required=True)
+@with_app
+def physician_unlock(app: Flask, licence: str) -> None:
+    """Unlock a physician's phone access after repeated wrong PINs."""
+    with changes(app) as db:
+        unlocked = directory.unlock_physician(db, actor(), licence)
+        click.echo(f"Physician {unlocked.licence_number}: phone access unlocked.")
+
+
 @main.group()
 def service() -> None:
     """Imaging services."""

@@ -57,6 +57,17 @@ def add_physician(
     return physician
 
 
+def unlock_physician(db: Session, actor: str, licence: str) -> Physician:
+    """Give a physician their phone access back after too many wrong PINs."""
+    physician = require_physician(db, "licence", licence)
+    if physician.phone_locked_at is None and physician.failed_pin_attempts == 0:
+        raise InvalidField("licence", "this physician's phone access is not locked")
+    physician.phone_locked_at = None
+    physician.failed_pin_attempts = 0
+    audit.record(db, actor, "physician.unlocked", "physician", physician.id)
+    return physician
+
+
 def add_service(
     db: Session,
     actor: str,

@@ -8,11 +8,19 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from logging_app import audit, validation
 from logging_app.directory import require_physician, require_service
-from logging_app.models import LATERALITIES, MODALITIES, PRIORITIES, Order
+from logging_app.models import (
+    LATERALITIES,
+    MODALITIES,
+    PRIORITIES,
+    Order,
+    TranscriptSegment,
+    TransmissionAttempt,
+    WrittenRecord,
+)
 from logging_app.order_numbers import new_order_number
 from logging_app.transmissions import describe_attempt
 
@@ -108,5 +116,38 @@ def describe_order(order: Order) -> dict[str, Any]:
         "service": service,
         "created_at": _iso(order.created_at),
         "attempts": [describe_attempt(attempt) for attempt in order.attempts],
-        "records": [],
+        "records": _describe_records(order),
+        "transcript": _describe_transcript(order),
     }
+
+
+def _describe_records(order: Order) -> list[dict[str, Any]]:
+    db = object_session(order)
+    assert db is not None
+    rows = db.scalars(
+        select(WrittenRecord)
+        .where(WrittenRecord.order_id == order.id)
+        .order_by(WrittenRecord.version, WrittenRecord.copy)
+    )
+    return [
+        {
+            "version": r.version,
+            "copy": r.copy,
+            "sha256": r.sha256,
+            "content_sha256": r.content_sha256,
+            "created_at": _iso(r.created_at),
+        }
+        for r in rows
+    ]
+
+
+def _describe_transcript(order: Order) -> list[dict[str, str]]:
+    db = object_session(order)
+    assert db is not None
+    rows = db.scalars(
+        select(TranscriptSegment)
+        .join(TransmissionAttempt, TransmissionAttempt.id == TranscriptSegment.attempt_id)
+        .where(TransmissionAttempt.order_id == order.id)
+        .order_by(TranscriptSegment.attempt_id, TranscriptSegment.sequence)
+    )
+    return [{"speaker": s.speaker, "text": s.text} for s in rows]

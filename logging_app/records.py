@@ -61,8 +61,8 @@ def _professional(attempt: TransmissionAttempt) -> Confirmation | None:
     return confirmed[-1] if confirmed else None
 
 
-def _legs(attempt: TransmissionAttempt, role: str) -> str | None:
-    sids = [leg.call_sid for leg in attempt.legs if leg.role == role]
+def _professional_call_sid(attempt: TransmissionAttempt) -> str | None:
+    sids = [leg.call_sid for leg in attempt.legs if leg.role == "professional"]
     return sids[-1] if sids else None
 
 
@@ -124,8 +124,8 @@ def record_content(db: Session, attempt: TransmissionAttempt) -> dict[str, Any]:
             "started_at": _iso(attempt.started_at),
             "ended_at": _iso(attempt.ended_at),
             "duration_seconds": duration,
-            "physician_call_sid": _legs(attempt, "physician"),
-            "professional_call_sid": _legs(attempt, "professional"),
+            "physician_call_sid": attempt.physician_call_sid,
+            "professional_call_sid": _professional_call_sid(attempt),
             "recording_sid": recording.recording_sid if recording else None,
             "recording_sha256": recording.audio_sha256 if recording else None,
         },

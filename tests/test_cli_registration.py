@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from logging_app.cli import main
@@ -152,4 +152,26 @@ def test_unknown_role_is_a_usage_error(runner: CliRunner, db: Session) -> None:
         main, ["user", "add", "--username", "x1", "--role", "boss"], input="long enough pass\n"
     )
     assert result.exit_code == 2 and "--role" in result.stderr
+    assert row_counts(db) == before
+
+
+def test_physician_unlock_gives_phone_access_back(runner: CliRunner, db: Session) -> None:
+    runner.invoke(main, PHYSICIAN)
+    db.execute(update(Physician).values(failed_pin_attempts=5, phone_locked_at=func.now()))
+    result = runner.invoke(main, ["physician", "unlock", "--licence", "7654321"])
+    assert result.exit_code == 0, result.stderr
+    physician = db.scalars(select(Physician)).one()
+    db.refresh(physician)
+    assert (physician.phone_locked_at, physician.failed_pin_attempts) == (None, 0)
+    actions = db.scalars(select(AuditEntry.action)).all()
+    assert actions[-1] == "physician.unlocked"
+
+
+def test_unlocking_a_physician_who_is_not_locked_is_refused(runner: CliRunner, db: Session) -> None:
+    runner.invoke(main, PHYSICIAN)
+    before = row_counts(db)
+    result = runner.invoke(main, ["physician", "unlock", "--licence", "7654321"])
+    assert result.exit_code == 2 and "--licence: this physician's phone access is not locked" in (
+        result.stderr
+    )
     assert row_counts(db) == before

@@ -52,6 +52,7 @@ def arrange_transmission(app: Flask, *, complete: bool = True, outcome: str = "t
             service_id=service.id,
             conference_name=f"conf-{order.number}",
             authenticated_by="caller_id_and_pin",
+            physician_call_sid="CA" + "1" * 32,
             outcome=outcome,
             started_at=T0,
             connected_at=T0 + timedelta(seconds=40),
@@ -136,6 +137,8 @@ def test_complete_transmission_gets_two_copies_of_version_one(app: Flask, db: Se
         assert content["professional"]["permit_number"] == "0012345"
         assert [s["speaker"] for s in content["transcript"]] == [s for s, _ in CONVERSATION]
         text = pdf_text(record.pdf)
+        assert content["call"]["physician_call_sid"] == "CA" + "1" * 32
+        assert content["call"]["professional_call_sid"] == "CA" + "2" * 32
         assert record.content_sha256 in text.replace(" ", "")
         assert "Alex Fictif" in text and number in text
     entry = db.scalars(select(AuditEntry).where(AuditEntry.action == "record.created")).one()
@@ -239,3 +242,19 @@ def test_export_of_a_missing_record_is_refused(
     )
     assert result.exit_code == 2 and "has no service record" in result.stderr
     assert not out.exists()
+
+
+def test_order_show_lists_records_and_transcript(app: Flask, runner: CliRunner) -> None:
+    number = arrange_transmission(app)
+    issue(app)
+    shown = json.loads(runner.invoke(main, ["order", "show", number]).stdout)
+    assert [(r["version"], r["copy"]) for r in shown["records"]] == [
+        (1, "prescriber"),
+        (1, "service"),
+    ]
+    with transaction(app) as session:
+        stored = records.find_record(session, number, "service")
+        assert stored is not None
+        assert shown["records"][1]["sha256"] == stored.sha256
+        assert shown["records"][1]["content_sha256"] == stored.content_sha256
+    assert shown["transcript"] == [{"speaker": s, "text": t} for s, t in CONVERSATION]
