@@ -89,6 +89,17 @@ LATERALITY = {
     "not_applicable": ("Sans objet", "Not applicable"),
 }
 
+# The portal's modalities; values outside this table print as given.
+MODALITY = {
+    "radiography": ("Radiographie", "Radiography"),
+    "ultrasound": ("Échographie", "Ultrasound"),
+    "ct": ("Tomodensitométrie", "CT"),
+    "mri": ("Imagerie par résonance magnétique", "MRI"),
+    "mammography": ("Mammographie", "Mammography"),
+    "nuclear_medicine": ("Médecine nucléaire", "Nuclear medicine"),
+    "other": ("Autre", "Other"),
+}
+
 NOT_SPECIFIED = ("Non précisé", "Not specified")
 NONE = ("Aucun", "None")
 UNKNOWN = ("Inconnu", "Unknown")
@@ -128,6 +139,13 @@ def laterality(value: object) -> str:
     if value is None or value == "":
         return pair(NOT_SPECIFIED)
     known = LATERALITY.get(str(value).strip().lower())
+    return pair(known) if known else text(value)
+
+
+def modality(value: object) -> str:
+    if value is None or value == "":
+        return pair(NOT_SPECIFIED)
+    known = MODALITY.get(str(value).strip().lower())
     return pair(known) if known else text(value)
 
 

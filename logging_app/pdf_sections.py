@@ -113,7 +113,7 @@ def exam_section(order: Mapping[str, Any]) -> list[Flowable]:
         "Requested exam",
         [
             (f.bilingual("Examen", "Exam"), f.text(exam["text"])),
-            (f.bilingual("Modalité", "Modality"), f.optional(exam["modality"])),
+            (f.bilingual("Modalité", "Modality"), f.modality(exam["modality"])),
             (f.bilingual("Région", "Body region"), f.optional(exam["region"])),
             (f.bilingual("Latéralité", "Laterality"), f.laterality(exam["laterality"])),
             (f.bilingual("Produit de contraste", "Contrast"), f.yes_no(exam["contrast"])),

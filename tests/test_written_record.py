@@ -141,6 +141,7 @@ def test_complete_transmission_gets_two_copies_of_version_one(app: Flask, db: Se
         assert content["call"]["professional_call_sid"] == "CA" + "2" * 32
         assert record.content_sha256 in text.replace(" ", "")
         assert "Alex Fictif" in text and number in text
+        assert "Radiographie / Radiography" in text  # the modality spelled out, both languages
     entry = db.scalars(select(AuditEntry).where(AuditEntry.action == "record.created")).one()
     assert entry.object_id == number and "Fictive" not in entry.details
 
