@@ -71,8 +71,9 @@ def record_content(db: Session, attempt: TransmissionAttempt) -> dict[str, Any]:
     order = attempt.order
     professional = _professional(attempt)
     recording = _recording(db, attempt)
-    duration = None
-    if attempt.connected_at and attempt.ended_at:
+    # The conversation's length: the recording's, as Twilio measured it, else our own clock's.
+    duration = recording.duration_seconds if recording else None
+    if duration is None and attempt.connected_at and attempt.ended_at:
         duration = int((attempt.ended_at - attempt.connected_at).total_seconds())
     return {
         "schema": SCHEMA,

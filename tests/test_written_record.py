@@ -138,6 +138,7 @@ def test_complete_transmission_gets_two_copies_of_version_one(app: Flask, db: Se
         assert [s["speaker"] for s in content["transcript"]] == [s for s, _ in CONVERSATION]
         text = pdf_text(record.pdf)
         assert content["call"]["physician_call_sid"] == "CA" + "1" * 32
+        assert content["call"]["duration_seconds"] == 120  # the recording's length
         assert content["call"]["professional_call_sid"] == "CA" + "2" * 32
         assert record.content_sha256 in text.replace(" ", "")
         assert "Alex Fictif" in text and number in text
