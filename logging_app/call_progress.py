@@ -74,6 +74,7 @@ class Stage:
     key: str
     done: bool
     detail: str = ""
+    kind: str = ""  # the labels that word ``detail`` (none: not shown)
 
 
 @dataclass(frozen=True)
@@ -102,20 +103,20 @@ def progress(db: Session, order: Order) -> Progress | None:
     staff = attempt is not None and any(c.stated_role == "staff" for c in attempt.confirmations)
     role = _professional_confirmed(attempt)
     stages = [
-        Stage("calling_you", True, status),
+        Stage("calling_you", True),
         Stage("you_answered", answered),
         Stage("service_ringing", bool(service_legs)),
     ]
     if staff:
         stages.append(Stage("answered_by_staff", True))
     stages += [
-        Stage("professional_confirmed", bool(role), role),
+        Stage("professional_confirmed", bool(role), role, "role"),
         Stage("connected", attempt is not None and attempt.connected_at is not None),
     ]
     if attempt is not None:
-        finished, outcome = attempt.outcome is not None, attempt.outcome
+        finished, outcome, kind = attempt.outcome is not None, attempt.outcome, "outcome"
     else:
-        finished = status in ENDED_CALL_STATUSES
+        finished, kind = status in ENDED_CALL_STATUSES, "call_status"
         outcome = status if finished else None
-    stages.append(Stage("ended", finished, outcome or ""))
+    stages.append(Stage("ended", finished, outcome or "", kind))
     return Progress(stages, finished, outcome)
