@@ -154,8 +154,12 @@ def create() -> ResponseReturnValue:
         show_errors(form, error)
         return render_template("prescribing/new.html", form=form), 400
     database.commit()
-    saved = _("Order %(number)s saved.", number=grouped(order.number))
-    flash(f"{saved} {_('Now choose the service with the patient.')}")
+    flash(
+        _(
+            "Order %(number)s saved. Now choose the service with the patient.",
+            number=grouped(order.number),
+        )
+    )
     return redirect(url_for("prescribing.service", number=order.number))
 
 
