@@ -120,6 +120,8 @@ def choose_service(db: Session, actor: str, order: Order, service_id: str | int 
     service = None
     if service_id is not None and str(service_id).strip():
         service = require_service(db, "service", service_id)
+        if not service.accepts_verbal_orders:
+            raise InvalidField("service", "does not accept verbal orders")
     new_id = service.id if service else None
     if new_id == order.service_id:
         return False

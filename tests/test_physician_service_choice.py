@@ -205,3 +205,16 @@ def test_the_phone_refuses_a_draft_with_a_clear_reason(
     assert root.find("./Gather") is not None  # asked for another number, not hung up
     db.refresh(order)
     assert order.status == "draft" and order.attempts == []
+
+
+def test_a_service_that_takes_no_verbal_orders_is_neither_listed_nor_chosen(
+    app: Flask, client: FlaskClient, db: Session, world: World
+) -> None:
+    world.hospital.accepts_verbal_orders = False
+    db.flush()
+    order = add_order(db, world.tremblay, None, seed=1)
+    assert _names(app) == ["Clinique Radiologie Laval"]
+    login(client, "dre.tremblay")
+    assert _choose(client, order, world.hospital.id) == 400
+    db.refresh(order)
+    assert (order.status, order.service_id) == ("draft", None)

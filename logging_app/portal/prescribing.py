@@ -71,11 +71,12 @@ def explain(error: InvalidField) -> str:
 
 
 def show_errors(form: BaseForm, error: InvalidField) -> None:
-    """Put each of the domain's refusals beside the field it names."""
+    """Put each of the domain's refusals beside the field it names (on the form itself when
+    it names no field of the form)."""
     for each in error.errors if isinstance(error, InvalidFields) else [error]:
         field: Field | None = form._fields.get(each.field.replace("-", "_"))
         if field is None:
-            flash(explain(each), "error")
+            form.form_errors.append(explain(each))
         else:
             field.errors = [*field.errors, explain(each)]
 

@@ -16,6 +16,10 @@
     }
     fetch(box.dataset.url, { credentials: "same-origin", headers: { "Accept": "text/html" } })
       .then(function (response) {
+        if (response.redirected) {  // signed out meanwhile: show the sign-in page
+          window.location.assign(response.url);
+          throw new Error("progress: signed out");
+        }
         if (!response.ok) {
           throw new Error("progress: HTTP " + response.status);
         }
