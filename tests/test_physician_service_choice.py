@@ -12,7 +12,7 @@ import re
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from logging_app import service_directory
@@ -210,8 +210,11 @@ def test_the_phone_refuses_a_draft_with_a_clear_reason(
 def test_a_service_that_takes_no_verbal_orders_is_neither_listed_nor_chosen(
     app: Flask, client: FlaskClient, db: Session, world: World
 ) -> None:
-    world.hospital.accepts_verbal_orders = False
-    db.flush()
+    db.execute(
+        update(ImagingService)
+        .where(ImagingService.id == world.hospital.id)
+        .values(accepts_verbal_orders=False)
+    )
     order = add_order(db, world.tremblay, None, seed=1)
     assert _names(app) == ["Clinique Radiologie Laval"]
     login(client, "dre.tremblay")
