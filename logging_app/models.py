@@ -148,6 +148,7 @@ class Order(Base):
 
     physician: Mapped[Physician] = relationship()
     service: Mapped[ImagingService | None] = relationship()
+    replaces: Mapped[Order | None] = relationship(remote_side=[id])
     attempts: Mapped[list[TransmissionAttempt]] = relationship(
         back_populates="order", order_by="TransmissionAttempt.id"
     )

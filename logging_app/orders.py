@@ -1,4 +1,10 @@
-"""Orders: creation with validated fields, lookup, and the JSON that describes one."""
+"""Orders: creation with validated fields, the patient's choice of service (R7), cancelling,
+replacing, lookup, and the JSON that describes one.
+
+An order's content never changes once transmission starts (R2): before it, only the service
+may change (at the patient's request) or the order be cancelled; after it, a correction is a
+new order that names the one it replaces.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +29,7 @@ from logging_app.models import (
 )
 from logging_app.order_numbers import new_order_number
 from logging_app.transmissions import describe_attempt
+from logging_app.validation import InvalidField
 
 
 @dataclass(frozen=True)
@@ -41,32 +48,111 @@ class OrderForm:
     region: str | None = None
     laterality: str | None = None
     contrast: str | None = None
+    replaces: str | None = None  # the number of the transmitted order this one corrects
+
+
+# Before transmission starts, the service may change and the order may be cancelled.
+OPEN_STATUSES = ("draft", "ready")
+REPLACEABLE_STATUSES = ("transmitted", "awaiting_confirmation")
+
+
+class OrderLocked(Exception):
+    """The order is no longer open to this change (being transmitted, transmitted or
+    cancelled); ``status`` says which."""
+
+    def __init__(self, number: str, status: str) -> None:
+        super().__init__(f"order {number} is {status}")
+        self.status = status
 
 
 def create_order(db: Session, actor: str, form: OrderForm) -> Order:
-    """Validate ``form`` and add the order: ``ready`` with a service, ``draft`` without (R7)."""
-    physician = require_physician(db, "physician", form.physician_licence)
+    """Validate ``form`` and add the order: ``ready`` with a service, ``draft`` without (R7).
+
+    Every field is checked; ``InvalidFields`` lists each wrong one, and nothing is added."""
+    check = validation.Checks()
+    physician = check(require_physician, db, "physician", form.physician_licence)
     service = None
     if form.service_id is not None and str(form.service_id).strip():
-        service = require_service(db, "service", form.service_id)
+        service = check(require_service, db, "service", form.service_id)
+    fields = {
+        "patient_name": check(validation.required_text, "patient-name", form.patient_name),
+        "patient_dob": check(validation.birth_date, "patient-dob", form.patient_dob),
+        "patient_nam": check(validation.nam, "patient-nam", form.patient_nam),
+        "exam_text": check(validation.required_text, "exam", form.exam, 500),
+        "indication": check(validation.required_text, "indication", form.indication, 4000),
+        "priority": check(validation.choice, "priority", form.priority or "routine", PRIORITIES),
+        "modality": check(validation.optional_choice, "modality", form.modality, MODALITIES),
+        "body_region": check(validation.optional_text, "region", form.region, 100),
+        "laterality": check(
+            validation.optional_choice, "laterality", form.laterality, LATERALITIES
+        ),
+        "contrast": check(validation.yes_no, "contrast", form.contrast),
+    }
+    replaced = None
+    if physician is not None:
+        replaced = check(_replaced_order, db, physician.id, form.replaces)
+    check.done()
+    assert physician is not None
     order = Order(
         physician_id=physician.id,
-        patient_name=validation.required_text("patient-name", form.patient_name),
-        patient_dob=validation.birth_date("patient-dob", form.patient_dob),
-        patient_nam=validation.nam("patient-nam", form.patient_nam),
-        exam_text=validation.required_text("exam", form.exam, 500),
-        indication=validation.required_text("indication", form.indication, 4000),
-        priority=validation.choice("priority", form.priority or "routine", PRIORITIES),
-        modality=validation.optional_choice("modality", form.modality, MODALITIES),
-        body_region=validation.optional_text("region", form.region, 100),
-        laterality=validation.optional_choice("laterality", form.laterality, LATERALITIES),
-        contrast=validation.yes_no("contrast", form.contrast),
+        **fields,
         service_id=service.id if service else None,
         status="ready" if service else "draft",
+        replaces_order_id=replaced.id if replaced else None,
     )
     _insert_with_new_number(db, order)
-    audit.record(db, actor, "order.created", "order", order.number, {"status": order.status})
+    details = {"status": order.status}
+    if replaced is not None:
+        details["replaces"] = replaced.number
+    audit.record(db, actor, "order.created", "order", order.number, details)
     return order
+
+
+def _replaced_order(db: Session, physician_id: int, number: str | None) -> Order | None:
+    """The physician's own transmitted order numbered ``number`` (None when not given)."""
+    if number is None or not number.strip():
+        return None
+    replaced = order_by_number(db, number)
+    if replaced is None or replaced.physician_id != physician_id:
+        raise InvalidField("replaces", "no order of yours has this number")
+    if replaced.status not in REPLACEABLE_STATUSES:
+        raise InvalidField("replaces", "only a transmitted order is replaced; edit this one")
+    return replaced
+
+
+def choose_service(db: Session, actor: str, order: Order, service_id: str | int | None) -> bool:
+    """Set the service the patient chose, or none yet (``draft``); audited as the patient's
+    request. Raises ``OrderLocked`` once transmission has started. False if nothing changed."""
+    if order.status not in OPEN_STATUSES:
+        raise OrderLocked(order.number, order.status)
+    service = None
+    if service_id is not None and str(service_id).strip():
+        service = require_service(db, "service", service_id)
+        if not service.accepts_verbal_orders:
+            raise InvalidField("service", "does not accept verbal orders")
+    new_id = service.id if service else None
+    if new_id == order.service_id:
+        return False
+    details: dict[str, str | int | None] = {
+        "from_service": order.service_id,
+        "to_service": new_id,
+        "reason": "changed at the patient's request",
+    }
+    order.service_id, order.service = new_id, service
+    order.status = "ready" if service else "draft"
+    db.flush()
+    audit.record(db, actor, "order.service_changed", "order", order.number, details)
+    return True
+
+
+def cancel_order(db: Session, actor: str, order: Order, reason: str | None) -> None:
+    """Cancel an order that has not started transmission; the reason is required."""
+    text = validation.required_text("reason", reason, 1000)
+    if order.status not in OPEN_STATUSES:
+        raise OrderLocked(order.number, order.status)
+    order.status, order.cancel_reason = "cancelled", text
+    db.flush()
+    audit.record(db, actor, "order.cancelled", "order", order.number)
 
 
 def _insert_with_new_number(db: Session, order: Order, tries: int = 20) -> None:

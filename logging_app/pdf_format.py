@@ -57,6 +57,10 @@ AUTHENTICATION = {
     "caller_id_and_pin": ("Afficheur et NIP", "Caller ID and PIN"),
     "licence_and_pin": ("Numéro de permis et NIP", "Licence number and PIN"),
     "portal_session_and_pin": ("Session du portail et NIP", "Portal session and PIN"),
+    "portal_session_and_callback": (
+        "Session du portail et rappel au téléphone inscrit",
+        "Portal session and call back to the registered phone",
+    ),
 }
 PRIORITY = {
     "routine": ("Routine", "Routine"),

@@ -89,7 +89,7 @@ def record_content(db: Session, attempt: TransmissionAttempt) -> dict[str, Any]:
             },
             "indication": order.indication,
             "created_at": _iso(order.created_at),
-            "replaces": None,
+            "replaces": order.replaces.number if order.replaces is not None else None,
         },
         "prescriber": {
             "name": order.physician.name,

@@ -5,7 +5,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
+from typing import ParamSpec, TypeVar
 
 import phonenumbers
 
@@ -19,6 +21,38 @@ class InvalidField(ValueError):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+
+
+class InvalidFields(InvalidField):
+    """Several values are wrong at once (a form shows each beside its field); as an
+    ``InvalidField`` it names the first."""
+
+    def __init__(self, errors: list[InvalidField]) -> None:
+        super().__init__(errors[0].field, errors[0].message)
+        self.errors = errors
+
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class Checks:
+    """Run every parser of a form, keeping each ``InvalidField``, then raise them together."""
+
+    def __init__(self) -> None:
+        self.errors: list[InvalidField] = []
+
+    def __call__(self, parse: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T | None:
+        try:
+            return parse(*args, **kwargs)
+        except InvalidField as error:
+            self.errors.append(error)
+            return None
+
+    def done(self) -> None:
+        """Raise ``InvalidFields`` if any parser refused its value."""
+        if self.errors:
+            raise InvalidFields(self.errors)
 
 
 def required_text(field: str, value: str | None, max_length: int = 200) -> str:

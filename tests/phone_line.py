@@ -78,8 +78,11 @@ class PhoneLine:
             engine.dispose()
 
 
-def open_line(tmp_path: Path, **settings: Any) -> Iterator[PhoneLine]:
-    sim = Simulator(ACCOUNT_SID, AUTH_TOKEN, time_scale=TIME_SCALE)
+def open_line(
+    tmp_path: Path, *, time_scale: float = TIME_SCALE, **settings: Any
+) -> Iterator[PhoneLine]:
+    """``time_scale``: real seconds per simulated second (slower lets a browser watch)."""
+    sim = Simulator(ACCOUNT_SID, AUTH_TOKEN, time_scale=time_scale)
     sim_url = sim.start()
     switchboard = Switchboard()
     served = serve_wsgi(switchboard)

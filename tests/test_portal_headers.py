@@ -34,7 +34,8 @@ def test_every_response_carries_the_security_headers(
     response = client.get(path.format(n=order.number))
     csp = response.headers["Content-Security-Policy"]
     assert "frame-ancestors 'none'" in csp and "default-src 'none'" in csp
-    assert "unsafe-inline" not in csp and "script-src" not in csp
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert "script-src 'self'" in csp  # the portal's own files only, never inline
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Referrer-Policy"] == "no-referrer"
     assert response.headers["Cache-Control"] == "no-store"
@@ -59,5 +60,8 @@ def test_https_deployments_send_hsts(tmp_path: Path) -> None:
 @pytest.mark.parametrize("template", sorted((PROJECT_ROOT / "templates").rglob("*.html")))
 def test_templates_need_no_inline_script_or_style(template: Path) -> None:
     text = template.read_text()
-    assert not re.search(r"<script|<style|\sstyle=|\son[a-z]+=", text, re.IGNORECASE)
+    assert not re.search(r"<style|\sstyle=|\son[a-z]+=", text, re.IGNORECASE)
+    for script in re.findall(r"<script[^>]*>(.*?)</script>", text, re.IGNORECASE | re.DOTALL):
+        assert script == ""  # a script tag only names a file: nothing inline
+    assert text.lower().count("<script") == len(re.findall(r"<script src=", text))
     assert "http://" not in text and "https://" not in text  # no CDN, no external font

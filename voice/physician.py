@@ -16,7 +16,7 @@ from logging_app.config import Settings
 from logging_app.credentials import check_secret
 from logging_app.models import SUCCESSFUL_OUTCOMES, CallLeg, Physician, TransmissionAttempt
 from logging_app.validation import InvalidField, phone_number
-from voice import attempts, flow, outbound, prompts
+from voice import attempts, flow, outbound, portal_calls, prompts
 from voice.flow import Context, Next, Step
 
 PIN_TRIES_PER_CALL = 3
@@ -184,7 +184,7 @@ def _call_service(ctx: Context) -> Next:
     Twilio call the service."""
     leg, order = ctx.leg, ctx.leg.order
     assert order is not None and leg.physician is not None
-    how = "caller_id_and_pin" if leg.from_number == leg.physician.phone else "licence_and_pin"
+    how = portal_calls.authentication(leg)
     try:
         with ctx.db.begin_nested():
             attempt = transmissions.start_attempt(ctx.db, order, how, _actor(ctx), leg.call_sid)

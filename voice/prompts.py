@@ -30,6 +30,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "fr": "Ordophone, transmission verbale des ordonnances d'imagerie.",
         "en": "Ordophone, verbal imaging orders.",
     },
+    "callback_welcome": {
+        "fr": "Nous vous appelons comme demandé depuis le portail.",
+        "en": "We are calling you as you asked in the portal.",
+    },
     "ask_licence": {
         "fr": "Entrez votre numéro de permis d'exercice, puis le carré.",
         "en": "Enter your licence number, then the pound key.",

@@ -21,11 +21,12 @@ from logging_app import audit
 from logging_app.config import Settings
 from logging_app.db import session, transaction
 from logging_app.models import TransmissionAttempt, WebhookReceipt
-from voice import attempts, callbacks, flow, physician, professional, prompts
+from voice import attempts, callbacks, flow, physician, portal_calls, professional, prompts
 from voice.flow import Context
 from voice.gateway import gateway_of
 
 bp = Blueprint("voice", __name__, url_prefix="/voice")
+bp.record_once(lambda state: portal_calls.init_app(state.app))  # click-to-call for the portal
 
 START = "start"
 
@@ -116,6 +117,12 @@ def incoming() -> Response:
     return _respond(lambda db: _start_physician(db, request.form))
 
 
+@bp.post("/callback")
+def callback() -> Response:
+    """The physician answered the call the portal asked for (``?order=`` names the order)."""
+    return _respond(lambda db: _start_callback(db, request.form, request.args))
+
+
 @bp.post("/outgoing")
 def outgoing() -> Response:
     """The service answered the call Ordophone placed (``calls.create(url=…)``)."""
@@ -151,6 +158,18 @@ def _start_physician(db: Session, form: Mapping[str, str]) -> Reply:
     leg = physician.start(db, _settings(), form)
     ctx = Context(db, leg, _settings(), form)
     return Reply(_first(ctx, physician.opening(ctx)))
+
+
+def _start_callback(db: Session, form: Mapping[str, str], args: Mapping[str, str]) -> Reply:
+    text = args.get("order", "")
+    try:
+        leg = portal_calls.start(db, _settings(), form, int(text))
+    except (ValueError, LookupError):
+        return Reply(_technical_error())
+    ctx = Context(db, leg, _settings(), form)
+    if leg.last_key is not None or leg.turn > 0:
+        return Reply(_repeat_or_current(ctx, START))
+    return Reply(_first(ctx, portal_calls.opening(ctx)))
 
 
 def _start_professional(db: Session, form: Mapping[str, str], args: Mapping[str, str]) -> Reply:

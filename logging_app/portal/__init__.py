@@ -18,7 +18,15 @@ def _error_page(error: HTTPException) -> ResponseReturnValue:
 
 def init_app(app: Flask) -> None:
     """Wire the portal into ``app``: call after every blueprint is registered."""
-    from logging_app.portal import audit_log, auth, orders, users, verify
+    from logging_app.portal import (
+        audit_log,
+        auth,
+        orders,
+        prescribing,
+        transmitting,
+        users,
+        verify,
+    )
 
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)  # access.py calls protect()
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # the token lives as long as the session
@@ -28,7 +36,8 @@ def init_app(app: Flask) -> None:
     i18n.init_app(app)
     labels.init_app(app)
     access.init_app(app, csrf)
-    for blueprint in (auth.bp, orders.bp, verify.bp, audit_log.bp, users.bp):
+    blueprints = (auth.bp, orders.bp, prescribing.bp, transmitting.bp, verify.bp)
+    for blueprint in (*blueprints, audit_log.bp, users.bp):
         app.register_blueprint(blueprint)
     app.jinja_env.globals["current_user"] = access.current_user
     app.jinja_env.filters["when"] = lambda value: format_datetime(value, "yyyy-MM-dd HH:mm")

@@ -7,11 +7,19 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import HiddenField, PasswordField, SelectField, StringField, SubmitField
+from wtforms import (
+    HiddenField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.fields import DateField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from logging_app.models import ORDER_STATUSES
+from logging_app.models import LATERALITIES, MODALITIES, ORDER_STATUSES, PRIORITIES
 from logging_app.portal.labels import LABELS
 
 
@@ -79,3 +87,62 @@ class AuditFilterForm(FlaskForm):  # type: ignore[misc]
 
     user = StringField(_l("User"), validators=[Optional(), Length(max=80)])
     order = StringField(_l("Order number"), validators=[Optional(), Length(max=8)])
+
+
+def _choices(kind: str, codes: tuple[str, ...], blank: Any = None) -> list[tuple[str, Any]]:
+    listed = [(code, LABELS[kind][code]) for code in codes]
+    return [("", blank), *listed] if blank is not None else listed
+
+
+class PrescriptionForm(FlaskForm):  # type: ignore[misc]
+    """A new order. Validation is the domain's (``orders.create_order``): one set of rules
+    for the portal and the command line; its messages are shown beside each field."""
+
+    patient_name = StringField(_l("Patient's full name"), render_kw={"maxlength": 200})
+    patient_dob = StringField(_l("Date of birth"), render_kw=_DATE_BOX)
+    patient_nam = StringField(
+        _l("Health insurance number (NAM)"), render_kw={"maxlength": 14, "autocomplete": "off"}
+    )
+    modality = SelectField(_l("Modality"), validate_choice=False)
+    region = StringField(_l("Body region"), render_kw={"maxlength": 100})
+    laterality = RadioField(_l("Laterality"), validate_choice=False)
+    contrast = RadioField(_l("Contrast"), validate_choice=False)
+    exam = StringField(_l("The exam, as you would say it"), render_kw={"maxlength": 500})
+    indication = TextAreaField(_l("Clinical indication"), render_kw={"rows": 3})
+    priority = RadioField(_l("Priority"), default="routine", validate_choice=False)
+    replaces = HiddenField()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.modality.choices = _choices("modality", MODALITIES, blank=_l("Choose…"))
+        self.laterality.choices = _choices("laterality", LATERALITIES)
+        self.contrast.choices = [("no", _l("No")), ("yes", _l("Yes"))]
+        self.priority.choices = _choices("priority", PRIORITIES)
+
+
+class ServiceSearchForm(FlaskForm):  # type: ignore[misc]
+    """Searching the directory with the patient (GET: nothing changes)."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField(_l("Name or city"), validators=[Optional(), Length(max=100)])
+    postal_code = StringField(
+        _l("Patient's postal code (to sort by distance)"),
+        validators=[Optional(), Length(max=7)],
+        render_kw={"maxlength": 7, "autocomplete": "off"},
+    )
+
+
+class CancelForm(FlaskForm):  # type: ignore[misc]
+    reason = TextAreaField(
+        _l("Reason for cancelling"),
+        validators=[DataRequired(_l("Give the reason.")), Length(max=1000)],
+        render_kw={"rows": 2},
+    )
+
+
+class ConfirmReadBackForm(FlaskForm):  # type: ignore[misc]
+    password = PasswordField(
+        _l("Your password"), validators=[DataRequired(_l("Enter your password.")), Length(max=1024)]
+    )

@@ -1,7 +1,8 @@
 """Security headers on every response, and session-cookie settings (ASVS V3, V14).
 
 The pages use no inline script or style, so the Content-Security-Policy allows only the
-portal's own stylesheet and images. Nothing dynamic is cached: every page but the static
+portal's own stylesheet, images and scripts (one small file follows a call's progress), and
+requests to the portal itself. Nothing dynamic is cached: every page but the static
 files may show patient data, so all of them are ``no-store``.
 """
 
@@ -13,6 +14,8 @@ CONTENT_SECURITY_POLICY = "; ".join(
     (
         "default-src 'none'",
         "style-src 'self'",
+        "script-src 'self'",
+        "connect-src 'self'",
         "img-src 'self'",
         "form-action 'self'",
         "frame-ancestors 'none'",

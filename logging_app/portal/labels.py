@@ -57,6 +57,10 @@ LABELS: dict[str, dict[str, LazyString]] = {
     },
     "priority": {"routine": _l("Routine"), "urgent": _l("Urgent")},
     "authenticated_by": {
+        "caller_id_and_pin": _l("caller ID and PIN"),
+        "licence_and_pin": _l("licence number and PIN"),
+        "portal_session_and_pin": _l("portal sign-in and PIN"),
+        "portal_session_and_callback": _l("portal sign-in and a call back to the registered phone"),
         "caller_id+pin": _l("caller ID and PIN"),
         "licence+pin": _l("licence number and PIN"),
         "portal": _l("portal sign-in"),
@@ -72,6 +76,15 @@ LABELS: dict[str, dict[str, LazyString]] = {
         "failed": _l("failed"),
         "canceled": _l("cancelled"),
     },
+    "progress": {
+        "calling_you": _l("Ordophone is calling your phone"),
+        "you_answered": _l("You answered: press 1 to have the service called"),
+        "service_ringing": _l("The service's phone is ringing"),
+        "answered_by_staff": _l("Answered by staff, asked to transfer the call to a professional"),
+        "professional_confirmed": _l("A professional confirmed their role"),
+        "connected": _l("Connected: give the order, then have it read back"),
+        "ended": _l("Call ended"),
+    },
     "speaker": {
         "physician": _l("Physician"),
         "prescriber": _l("Physician"),
@@ -86,5 +99,11 @@ def label(kind: str, code: str | None) -> str:
     return str(text) if text is not None else (code or "—")
 
 
+def grouped(number: str) -> str:
+    """An order number as it is keyed on the phone, grouped for reading: "1234 5674"."""
+    return f"{number[:4]} {number[4:]}"
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.globals["label"] = label
+    app.jinja_env.filters["grouped"] = grouped

@@ -12,14 +12,15 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Response, abort, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_wtf import FlaskForm
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
-from logging_app import audit, call_history, db, records, search
+from logging_app import audit, call_history, call_progress, db, records, search
 from logging_app.accounts import actor_of
 from logging_app.models import ImagingService, Order, User
-from logging_app.portal.access import current_user, visible_orders
-from logging_app.portal.forms import SearchForm
+from logging_app.portal.access import PHYSICIAN, current_user, visible_orders
+from logging_app.portal.forms import CancelForm, ConfirmReadBackForm, SearchForm
 from logging_app.portal.i18n import TIMEZONE
 
 bp = Blueprint("orders", __name__)
@@ -100,9 +101,17 @@ def _visible_order(database: Session, number: str) -> Order:
 @bp.get("/orders/<number>")
 def show(number: str) -> ResponseReturnValue:
     """The order, each attempt's timeline, the receiving professional, the transcript, the
-    record copies."""
+    record copies (and, for its physician, what they may do with it now)."""
     database = db.session()
     order = _visible_order(database, number)
+    page = render_order(database, order)
+    database.commit()
+    return page
+
+
+def render_order(database: Session, order: Order, **forms: FlaskForm) -> str:
+    """The order page, audited as a view (the caller commits); ``forms`` are the
+    physician's forms to show again with their errors."""
     user = current_user()
     assert user is not None
     transcripts = call_history.transcript(database, order)
@@ -111,7 +120,6 @@ def show(number: str) -> ResponseReturnValue:
         segments = sum(len(lines) for lines in transcripts.values())
         details = {"segments": segments}
         audit.record(database, actor_of(user), "transcript.viewed", "order", order.number, details)
-    database.commit()
     return render_template(
         "orders/show.html",
         order=order,
@@ -120,6 +128,10 @@ def show(number: str) -> ResponseReturnValue:
         professional=call_history.receiving_professional,
         transcripts=transcripts,
         records=records.records_of(database, order),
+        mine=user.role == PHYSICIAN,
+        cancel_form=forms.get("cancel_form") or CancelForm(formdata=None),
+        confirm_form=forms.get("confirm_form") or ConfirmReadBackForm(formdata=None),
+        calling=call_progress.call_under_way(database, order),
     )
 
 
