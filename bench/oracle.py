@@ -36,7 +36,7 @@ from logging_app.transmissions import PROFESSIONAL_ROLES, professional_confirmat
 def check(db: Session) -> list[str]:
     """Every violated invariant, one line each (no patient data: order numbers only)."""
     problems: list[str] = []
-    numbers = dict(db.execute(select(Order.id, Order.number)).tuples().all())
+    numbers: dict[int, str] = {row[0]: row[1] for row in db.execute(select(Order.id, Order.number))}
     successes = Counter(
         db.scalars(
             select(TransmissionAttempt.order_id).where(
@@ -49,9 +49,7 @@ def check(db: Session) -> list[str]:
             problems.append(f"order {numbers[order_id]} transmitted {count} times")
     copies = Counter(
         (order_id, version)
-        for order_id, version in db.execute(
-            select(WrittenRecord.order_id, WrittenRecord.version)
-        ).tuples()
+        for order_id, version in db.execute(select(WrittenRecord.order_id, WrittenRecord.version))
     )
     for (order_id, version), count in copies.items():
         if count != 2:
