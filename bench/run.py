@@ -22,7 +22,7 @@ from bench import bench_audit, bench_calls, bench_pdf, bench_search, postgres
 from bench.postgres import fresh_schema
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
-FULL = {"calls": 200, "throughput_calls": 60, "orders": 1_000_000, "audit": 1_000_000}
+FULL = {"calls": 200, "throughput_calls": 40, "orders": 1_000_000, "audit": 1_000_000}
 QUICK = {"calls": 40, "throughput_calls": 20, "orders": 50_000, "audit": 100_000}
 
 Row = tuple[str, str, str, bool | None]
@@ -31,12 +31,12 @@ Row = tuple[str, str, str, bool | None]
 def measure(sizes: dict[str, int], postgres_url: str | None) -> dict[str, Any]:
     figures: dict[str, Any] = {}
     steps: list[tuple[str, Any]] = [
-        ("pdf", bench_pdf.run),
-        ("audit", lambda: bench_audit.run(sizes["audit"])),
         ("calls", lambda: bench_calls.run(
             sizes["calls"], 20, throughput_calls=sizes["throughput_calls"],
             postgres_url=postgres_url,
         )),
+        ("pdf", bench_pdf.run),
+        ("audit", lambda: bench_audit.run(sizes["audit"])),
         ("search_sqlite", lambda: bench_search.run(sizes["orders"])),
     ]  # fmt: skip
     if postgres_url:
