@@ -68,6 +68,7 @@ def one_run(
     faults: bool, kill: bool,
 ) -> dict[str, Any]:  # fmt: skip
     exchanges = load.Exchanges()
+    before = os.times()
     with load.ordophone_under_load(database_url, folder, WORKERS, time_scale, exchanges) as (
         app,
         sim,
@@ -76,8 +77,11 @@ def one_run(
         planned = load.seed_calls(app, calls, faults=faults)
         killed: list[int] = []
         midway = (lambda: killed.append(server.kill_worker())) if kill else None
+        driving = os.times()
         wall = load.drive(sim, server.base_url, planned, concurrency, midway=midway)
+        driven = os.times()
         verdict = load.judge(app, planned)
+    after = os.times()  # the server has exited: its and its workers' CPU time are counted
     seen = exchanges.snapshot()
     answered = [e for e in seen if e.status != 0]
     return {
@@ -93,6 +97,17 @@ def one_run(
         "webhooks_per_s": round(len(answered) / wall, 1),
         "latency": percentiles([e.seconds for e in answered]),
         "slowest_paths": slowest_paths(answered),
+        # CPU seconds: the server's (master and workers, start-up included) and the
+        # simulator's (this process, while driving); PostgreSQL's own are not counted.
+        "server_cpu_s": round(
+            after.children_user
+            + after.children_system
+            - before.children_user
+            - before.children_system,
+            1,
+        ),
+        "simulator_cpu_s": round(driven.user + driven.system - driving.user - driving.system, 1),
+        "load_average": round(os.getloadavg()[0], 2),
         "completed": verdict.tally.completed,
         "failed_safe": verdict.tally.failed_safe,
         "lost": verdict.tally.lost,
@@ -111,6 +126,7 @@ BARE_PRESSES = 12
 def bare_throughput(folder: Path, calls: int, concurrency: int) -> dict[str, Any]:
     """The same driver at full speed against the bare endpoint."""
     exchanges = load.Exchanges()
+    before = os.times()
     sim = Simulator(load.ACCOUNT_SID, load.AUTH_TOKEN, time_scale=0.0, on_exchange=exchanges)
     sim.start()
     server = load.start_bare(WORKERS, folder)
@@ -133,8 +149,16 @@ def bare_throughput(folder: Path, calls: int, concurrency: int) -> dict[str, Any
     finally:
         sim.stop()
         server.stop()
+    after = os.times()
     answered = [e for e in exchanges.snapshot() if e.status != 0]
     return {
+        "server_cpu_s": round(
+            after.children_user
+            + after.children_system
+            - before.children_user
+            - before.children_system,
+            1,
+        ),
         "wall_s": round(wall, 2),
         "webhooks": len(answered),
         "webhooks_per_s": round(len(answered) / wall, 1),
