@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,10 +40,16 @@ def entry_hash(
     details: str,
 ) -> str:
     """SHA-256 over the previous hash and the entry's fields, each written as a netstring
-    (``<length>:<text>,``; ``-`` for a missing value): canonical and cheap to recompute."""
-    body = "".join(
-        "-," if field is None else f"{len(field)}:{field},"
-        for field in (str(seq), at, actor, action, object_type, object_id, details)
+    (``<length>:<text>,``; ``-`` for a missing value): canonical and cheap to recompute.
+
+    Written out field by field rather than in a loop: ``audit verify`` calls it a million
+    times, and this form takes half the time."""
+    number = str(seq)
+    kind = "-," if object_type is None else f"{len(object_type)}:{object_type},"
+    name = "-," if object_id is None else f"{len(object_id)}:{object_id},"
+    body = (
+        f"{len(number)}:{number},{len(at)}:{at},{len(actor)}:{actor},{len(action)}:{action},"
+        f"{kind}{name}{len(details)}:{details},"
     )
     return hashlib.sha256(_DOMAIN + prev_hash.encode() + body.encode("utf-8")).hexdigest()
 
@@ -113,14 +119,28 @@ _CHAIN_COLUMNS = (
 def verify(db: Session, batch: int = 10000) -> Verification:
     """Walk the whole chain in order; report the first entry that does not verify.
 
-    Reads plain rows (not ORM objects) in batches: a million entries take seconds."""
-    rows = db.connection().execute(
-        select(*_CHAIN_COLUMNS).order_by(AuditEntry.seq).execution_options(yield_per=batch)
-    )
+    Reads plain rows (not ORM objects) in batches: a million entries take seconds. On
+    SQLite the driver's own cursor hands out the rows (half the cost of SQLAlchemy's);
+    on PostgreSQL a server-side cursor streams them."""
+    connection = db.connection()
+    statement = select(*_CHAIN_COLUMNS).order_by(AuditEntry.seq)
+    if connection.dialect.name == "sqlite":
+        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(str(statement.compile(connection)))
+            return _walk(db, _batches(cursor, batch))
+        finally:
+            cursor.close()
+    rows = connection.execute(statement.execution_options(yield_per=batch))
     try:
         return _walk(db, rows)
     finally:
         rows.close()  # a server-side cursor on PostgreSQL
+
+
+def _batches(cursor: Any, size: int) -> Iterator[tuple[Any, ...]]:
+    while rows := cursor.fetchmany(size):
+        yield from rows
 
 
 def _walk(db: Session, rows: Iterable[tuple[Any, ...]]) -> Verification:

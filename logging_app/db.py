@@ -69,7 +69,10 @@ def make_engine(database_url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30})
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    # Per worker process (4 threads): 5 connections kept, 10 more under a burst; a webhook
+    # gives up after 10 s without a connection, inside Twilio's 15 s; a connection is
+    # pinged before use, so a database restart costs a ping, not a webhook.
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, pool_timeout=10)
 
 
 def init_app(app: Flask, database_url: str) -> None:

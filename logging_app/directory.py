@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from logging_app import audit, validation
-from logging_app.credentials import hash_secret
+from logging_app.credentials import hash_pin, hash_secret
 from logging_app.models import LANGUAGES, USER_ROLES, ImagingService, Physician, User
 from logging_app.validation import InvalidField
 
@@ -44,7 +44,7 @@ def add_physician(
         name=validation.required_text("name", name),
         licence_number=validation.digits("licence", licence, 3, 10),
         phone=validation.phone_number("phone", phone),
-        pin_hash=hash_secret(validation.pin("pin", pin)),
+        pin_hash=hash_pin(validation.pin("pin", pin)),
         language=validation.choice("language", language, LANGUAGES),
     )
     if physician_by_licence(db, physician.licence_number) is not None:

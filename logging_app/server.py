@@ -1,41 +1,56 @@
 """``ordophone serve``: gunicorn with several workers, each building its own app (and so its
-own database engine) after the fork."""
+own database engine and connection pool) after the fork.
+
+``gunicorn_options`` is the one place the server's settings live; the load benchmark serves
+its bare baseline endpoint with the same settings.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 
-class OrdophoneServer(BaseApplication):  # type: ignore[misc]
-    def __init__(self, options: dict[str, Any]) -> None:
+def gunicorn_options(host: str, port: int, workers: int) -> dict[str, Any]:
+    """Threaded workers (a webhook that waits on the database does not hold a process)."""
+    return {
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "worker_class": "gthread",
+        "threads": 4,
+        "preload_app": False,
+        "timeout": 30,
+        "graceful_timeout": 10,
+        "accesslog": "-",
+        # Never log query strings: URLs carry no patient data, but keep it that way.
+        "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms',
+    }
+
+
+class WSGIServer(BaseApplication):  # type: ignore[misc]
+    """gunicorn serving the app that ``load`` builds in each worker, after the fork."""
+
+    def __init__(self, load: Callable[[], Any], options: dict[str, Any]) -> None:
         self.options = options
+        self._load = load
         super().__init__()
 
     def load_config(self) -> None:
         for key, value in self.options.items():
             self.cfg.set(key, value)
 
-    def load(self) -> Flask:
-        from logging_app import create_app
+    def load(self) -> Any:
+        return self._load()
 
-        return create_app()
+
+def _ordophone() -> Flask:
+    from logging_app import create_app
+
+    return create_app()
 
 
 def run_server(host: str, port: int, workers: int) -> None:
-    OrdophoneServer(
-        {
-            "bind": f"{host}:{port}",
-            "workers": workers,
-            "worker_class": "gthread",
-            "threads": 4,
-            "preload_app": False,
-            "timeout": 30,
-            "graceful_timeout": 10,
-            "accesslog": "-",
-            # Never log query strings: URLs carry no patient data, but keep it that way.
-            "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms',
-        }
-    ).run()
+    WSGIServer(_ordophone, gunicorn_options(host, port, workers)).run()

@@ -71,35 +71,52 @@ def verify_signature() -> Response | None:
 
 
 def _respond(work: Callable[[Session], Reply]) -> Response:
-    """Run ``work`` once per Twilio idempotency token, commit, run the REST work that
-    follows, and answer. A retried delivery gets the first answer and changes nothing."""
+    """Run ``work`` once per Twilio idempotency token, commit it with its receipt (one
+    transaction, one disk sync), run the REST work that follows, and answer. A retried
+    delivery gets the first answer and changes nothing."""
     token = request.headers.get("I-Twilio-Idempotency-Token")
     db = session()
     if token:
-        seen = db.scalars(select(WebhookReceipt).where(WebhookReceipt.token == token)).first()
+        seen = _receipt(db, token)
         if seen is not None:
             db.rollback()
             return _response(seen.body, seen.status_code)
     reply = work(db)
-    db.commit()
+    if token:
+        db.add(
+            WebhookReceipt(
+                token=token, path=request.path, status_code=reply.status, body=reply.body
+            )
+        )
+    try:
+        db.commit()
+    except IntegrityError:
+        db.rollback()
+        seen = _receipt(db, token) if token else None
+        if seen is None:
+            raise
+        db.rollback()
+        # A concurrent delivery of the same token committed first: its answer stands.
+        return _response(seen.body, seen.status_code)
     body = reply.body
     for effect in reply.effects:
         body = effect(current_app) or body
-    reply.body = body
-    if token:
-        _remember(token, reply)
+    if body != reply.body:  # the REST work changed the answer (the call could not be placed)
+        reply.body = body
+        if token:
+            _amend(token, reply)
     return _response(reply.body, reply.status)
 
 
-def _remember(token: str, reply: Reply) -> None:
-    receipt = WebhookReceipt(
-        token=token, path=request.path, status_code=reply.status, body=reply.body
-    )
-    try:
-        with transaction(current_app) as db:
-            db.add(receipt)
-    except IntegrityError:
-        pass  # a concurrent delivery of the same token answered first: same outcome
+def _receipt(db: Session, token: str) -> WebhookReceipt | None:
+    return db.scalars(select(WebhookReceipt).where(WebhookReceipt.token == token)).first()
+
+
+def _amend(token: str, reply: Reply) -> None:
+    with transaction(current_app) as db:
+        receipt = _receipt(db, token)
+        if receipt is not None:
+            receipt.status_code, receipt.body = reply.status, reply.body
 
 
 def _response(body: str, status: int) -> Response:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from flask import Flask
 
@@ -11,7 +11,7 @@ from voice.simulator.clock import Clock
 from voice.simulator.engine import Engine
 from voice.simulator.parties import Behaviour, Script, answer
 from voice.simulator.serving import ServedApp, serve_wsgi
-from voice.simulator.transport import Dispatcher, Transport
+from voice.simulator.transport import Dispatcher, Exchange, Transport
 from voice.simulator.world import Call, Faults, NumberEntry, World
 
 
@@ -76,9 +76,11 @@ class Simulator:
         webhook_timeout: float = 15.0,
         faults: Faults | None = None,
         wait_loop_interval: float = 0.05,
+        on_exchange: Callable[[Exchange], None] | None = None,
     ) -> None:
+        """`on_exchange` hears of every webhook request sent and how long its answer took."""
         self.world = World(account_sid, auth_token, faults or Faults())
-        transport = Transport(auth_token, webhook_timeout)
+        transport = Transport(auth_token, webhook_timeout, on_exchange)
         dispatcher = Dispatcher(transport, self.world.log, seed=self.world.faults.seed)
         self.engine = Engine(
             self.world, Clock(time_scale), transport, dispatcher, wait_loop_interval

@@ -1,9 +1,11 @@
 """Sending webhooks as Twilio does: form-encoded, signed, with an idempotency token.
 
 `Transport.send` makes one delivery (twice with the duplicate fault) and returns the
-answer. `Dispatcher` delivers status callbacks from background threads: each stream of
-callbacks (one call's, one conference's...) in the order it was fired, or shuffled a few
-at a time when the reorder fault is on, as Twilio's callbacks may arrive out of order.
+answer; an optional `on_exchange` hook hears of every HTTP exchange and how long it took
+(the load benchmark measures webhook latency with it). `Dispatcher` delivers status
+callbacks from background threads: each stream of callbacks (one call's, one
+conference's...) in the order it was fired, or shuffled a few at a time when the reorder
+fault is on, as Twilio's callbacks may arrive out of order.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import http.client
 import logging
 import random
 import threading
+import time
 import uuid
 import zlib
 from collections.abc import Callable, Mapping
@@ -39,12 +42,28 @@ class Answer:
         return 200 <= self.status < 300
 
 
+@dataclass(frozen=True)
+class Exchange:
+    """One HTTP request to the application and its answer (status 0: unreachable)."""
+
+    method: str
+    url: str
+    status: int
+    seconds: float
+
+
 class Transport:
     """Signs and sends webhook requests."""
 
-    def __init__(self, auth_token: str, timeout: float) -> None:
+    def __init__(
+        self,
+        auth_token: str,
+        timeout: float,
+        on_exchange: Callable[[Exchange], None] | None = None,
+    ) -> None:
         self.validator = RequestValidator(auth_token)
         self.timeout = timeout
+        self.on_exchange = on_exchange
 
     def send(self, url: str, method: str, params: Mapping[str, str], faults: Faults) -> Answer:
         """Deliver one webhook (twice, same token, with the duplicate fault)."""
@@ -91,6 +110,7 @@ class Transport:
         path = parts.path or "/"
         if parts.query:
             path += "?" + parts.query
+        started = time.perf_counter()
         try:
             connection = connection_class(parts.netloc, timeout=self.timeout)
             try:
@@ -101,10 +121,16 @@ class Transport:
                 connection.close()
         except OSError as error:
             logger.warning("webhook %s %s failed: %s", method, url, error)
+            self._observe(method, url, 0, started)
             return Answer(0, str(error), url), None
+        self._observe(method, url, response.status, started)
         if response.status in (301, 302, 303, 307, 308) and response.getheader("Location"):
             return Answer(response.status, text, url), response.getheader("Location")
         return Answer(response.status, text, url), None
+
+    def _observe(self, method: str, url: str, status: int, started: float) -> None:
+        if self.on_exchange is not None:
+            self.on_exchange(Exchange(method, url, status, time.perf_counter() - started))
 
 
 @dataclass(frozen=True)

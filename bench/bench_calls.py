@@ -1,0 +1,239 @@
+"""The load benchmark: many concurrent simulated calls through the real server.
+
+For each database (SQLite in WAL mode with ``synchronous=FULL``; PostgreSQL when a server
+answers), on a fresh database:
+1. a clean run: ``calls`` calls of mixed scenarios, ``concurrency`` at a time, paced by the
+   simulator's virtual clock (``time_scale`` real seconds per simulated second; 0.05: calls
+   run 20 times faster than real ones, so 20 of them load the server like 400): webhook
+   latency p50/p95/p99, measured by the simulator from sending each webhook to its answer;
+2. a faulty run: every webhook duplicated, every callback stream reordered, one call in ten
+   losing its first webhook (Twilio's fallback), and one gunicorn worker SIGKILLed when half
+   the calls have started;
+after each, the oracle (``bench.oracle``) and the tally of calls completed / lost /
+duplicated. Then the throughput: the same driver at full speed (time_scale 0) against
+Ordophone, and against a bare Flask endpoint returning fixed TwiML served with the same
+gunicorn settings (``bench.bare_twiml``).
+
+    .venv/bin/python -m bench.bench_calls [--calls 200] [--concurrency 20] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from bench import load
+from bench.postgres import fresh_schema
+from voice.simulator import Simulator, script
+from voice.simulator.parties import hangup, press
+from voice.simulator.transport import Exchange
+
+WORKERS = 2 * (os.cpu_count() or 1) + 1  # ordophone serve's default
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    """p50/p95/p99/max of ``samples`` (seconds), in milliseconds."""
+    ordered = sorted(samples)
+    if not ordered:
+        return {"p50_ms": 0.0, "p95_ms": 0.0, "p99_ms": 0.0, "max_ms": 0.0}
+
+    def at(fraction: float) -> float:
+        return round(ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))] * 1e3, 1)
+
+    return {"p50_ms": at(0.5), "p95_ms": at(0.95), "p99_ms": at(0.99), "max_ms": at(1.0)}
+
+
+def slowest_paths(exchanges: list[Exchange]) -> dict[str, dict[str, float]]:
+    """Latency per webhook path (the profile of where time goes), slowest p95 first."""
+    by_path: dict[str, list[float]] = defaultdict(list)
+    for exchange in exchanges:
+        parts = urlsplit(exchange.url)
+        step = [p for p in parts.query.split("&") if p.startswith("step=")]
+        by_path[parts.path + (f"?{step[0]}" if step else "")].append(exchange.seconds)
+    table = {
+        path: {"count": len(samples), **percentiles(samples)} for path, samples in by_path.items()
+    }
+    return dict(sorted(table.items(), key=lambda item: -item[1]["p95_ms"])[:8])
+
+
+def one_run(
+    database_url: str, folder: Path, *, calls: int, concurrency: int, time_scale: float,
+    faults: bool, kill: bool,
+) -> dict[str, Any]:  # fmt: skip
+    exchanges = load.Exchanges()
+    before = os.times()
+    with load.ordophone_under_load(database_url, folder, WORKERS, time_scale, exchanges) as (
+        app,
+        sim,
+        server,
+    ):
+        planned = load.seed_calls(app, calls, faults=faults)
+        killed: list[int] = []
+        midway = (lambda: killed.append(server.kill_worker())) if kill else None
+        driving = os.times()
+        wall = load.drive(sim, server.base_url, planned, concurrency, midway=midway)
+        driven = os.times()
+        verdict = load.judge(app, planned)
+    after = os.times()  # the server has exited: its and its workers' CPU time are counted
+    seen = exchanges.snapshot()
+    answered = [e for e in seen if e.status != 0]
+    return {
+        "calls": calls,
+        "concurrency": concurrency,
+        "time_scale": time_scale,
+        "faults": faults,
+        "killed_worker": killed[0] if killed else None,
+        "wall_s": round(wall, 1),
+        "webhooks": len(seen),
+        "webhooks_unanswered": len(seen) - len(answered),
+        "webhooks_5xx": sum(1 for e in seen if e.status >= 500),
+        "webhooks_per_s": round(len(answered) / wall, 1),
+        "latency": percentiles([e.seconds for e in answered]),
+        "slowest_paths": slowest_paths(answered),
+        # CPU seconds: the server's (master and workers, start-up included) and the
+        # simulator's (this process, while driving); PostgreSQL's own are not counted.
+        "server_cpu_s": round(
+            after.children_user
+            + after.children_system
+            - before.children_user
+            - before.children_system,
+            1,
+        ),
+        "simulator_cpu_s": round(driven.user + driven.system - driving.user - driving.system, 1),
+        "load_average": round(os.getloadavg()[0], 2),
+        "completed": verdict.tally.completed,
+        "failed_safe": verdict.tally.failed_safe,
+        "lost": verdict.tally.lost,
+        "duplicated": verdict.tally.duplicated,
+        "mismatches": verdict.tally.mismatches[:10],
+        "oracle_problems": verdict.problems[:20],
+        "oracle_ok": not verdict.problems,
+        "records": verdict.records,
+        "records_by_sweep": verdict.records_by_sweep,
+    }
+
+
+BARE_PRESSES = 12
+
+
+def bare_throughput(folder: Path, calls: int, concurrency: int) -> dict[str, Any]:
+    """The same driver at full speed against the bare endpoint."""
+    exchanges = load.Exchanges()
+    before = os.times()
+    sim = Simulator(load.ACCOUNT_SID, load.AUTH_TOKEN, time_scale=0.0, on_exchange=exchanges)
+    sim.start()
+    server = load.start_bare(WORKERS, folder)
+    caller = script("caller", *[press("1") for _ in range(BARE_PRESSES)], hangup())
+    try:
+        from concurrent.futures import ThreadPoolExecutor
+
+        def one(index: int) -> str:
+            handle = sim.place_inbound_call(
+                f"+1514{8000000 + index}", load.TWILIO_NUMBER, f"{server.base_url}/incoming",
+                caller, status_callback=f"{server.base_url}/status",
+            )  # fmt: skip
+            return handle.wait(60)
+
+        started = time.perf_counter()
+        with ThreadPoolExecutor(concurrency) as pool:
+            list(pool.map(one, range(calls)))
+        sim.wait_idle(timeout=60)
+        wall = time.perf_counter() - started
+    finally:
+        sim.stop()
+        server.stop()
+    after = os.times()
+    answered = [e for e in exchanges.snapshot() if e.status != 0]
+    return {
+        "server_cpu_s": round(
+            after.children_user
+            + after.children_system
+            - before.children_user
+            - before.children_system,
+            1,
+        ),
+        "wall_s": round(wall, 2),
+        "webhooks": len(answered),
+        "webhooks_per_s": round(len(answered) / wall, 1),
+        "latency": percentiles([e.seconds for e in answered]),
+    }
+
+
+def run(
+    calls: int = 200,
+    concurrency: int = 20,
+    time_scale: float = 0.05,
+    throughput_calls: int = 60,
+    postgres_url: str | None = None,
+) -> dict[str, Any]:
+    results: dict[str, Any] = {"workers": WORKERS, "cores": os.cpu_count()}
+    with tempfile.TemporaryDirectory(prefix="ordophone-calls-") as name:
+        folder = Path(name)
+        backends: list[tuple[str, Any]] = [("sqlite", None)]
+        if postgres_url:
+            backends.append(("postgresql", postgres_url))
+        for backend, server_url in backends:
+            figures: dict[str, Any] = {}
+            for label, faults, scale, count in (
+                ("clean", False, time_scale, calls),
+                ("faults", True, time_scale, calls),
+                ("full_speed", False, 0.0, throughput_calls),
+            ):
+                run_folder = folder / f"{backend}-{label}"
+                run_folder.mkdir()
+                with _database(backend, server_url, run_folder) as url:
+                    figures[label] = one_run(
+                        url, run_folder, calls=count, concurrency=concurrency,
+                        time_scale=scale, faults=faults, kill=faults,
+                    )  # fmt: skip
+                print(f"  calls {backend} {label}: {_brief(figures[label])}", flush=True)
+            results[backend] = figures
+        bare_folder = folder / "bare"
+        bare_folder.mkdir()
+        results["bare"] = bare_throughput(bare_folder, throughput_calls, concurrency)
+        print(f"  calls bare: {results['bare']['webhooks_per_s']} webhooks/s", flush=True)
+    return results
+
+
+def _brief(figures: dict[str, Any]) -> str:
+    latency = figures["latency"]
+    return (
+        f"{figures['webhooks_per_s']} webhooks/s, p50/p95/p99 {latency['p50_ms']}/"
+        f"{latency['p95_ms']}/{latency['p99_ms']} ms, completed/failed safe/lost/duplicated "
+        f"{figures['completed']}/{figures['failed_safe']}/{figures['lost']}/"
+        f"{figures['duplicated']}, oracle {'ok' if figures['oracle_ok'] else 'FAILED'}"
+    )
+
+
+def _database(backend: str, server_url: str | None, folder: Path) -> Any:
+    if backend == "sqlite":
+        from contextlib import nullcontext
+
+        return nullcontext(f"sqlite:///{folder / 'ordophone.sqlite3'}")
+    assert server_url is not None
+    return fresh_schema(server_url)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--time-scale", type=float, default=0.05)
+    parser.add_argument("--throughput-calls", type=int, default=60)
+    parser.add_argument("--postgres-url", default=None)
+    args = parser.parse_args()
+    figures = run(
+        args.calls, args.concurrency, args.time_scale, args.throughput_calls, args.postgres_url
+    )
+    print(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()
