@@ -88,6 +88,7 @@ def simulate(app: Flask, name: str, base_url: str | None, verbose: bool) -> None
         )
         click.echo(f"Scenario {name}: {scenario.description}\n")
         log = control.run(request, timeout=300)
+        control.answer_demo_phones()  # the scenario's service script made way for the demo's
     except scenarios.ScenarioError as exc:
         raise click.ClickException(str(exc)) from None
     for line in log.splitlines():

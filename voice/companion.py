@@ -18,6 +18,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from voice.scenarios import SimulatorControl
+
 DEMO_TWILIO_NUMBER = "+15145550000"
 TIME_SCALE = 0.05  # a simulated minute takes three real seconds
 STATE_FILE = "simulator.json"
@@ -49,6 +51,9 @@ def start(host: str, port: int, instance_path: Path) -> tuple[subprocess.Popen[b
     ]  # fmt: skip
     process = subprocess.Popen(command)  # noqa: S603 - our own module, fixed arguments
     _wait_listening(process, sim_port)
+    SimulatorControl(
+        companion.base_url, companion.account_sid, companion.auth_token
+    ).answer_demo_phones()
     os.environ.update(
         TWILIO_API_BASE_URL=companion.base_url,
         TWILIO_ACCOUNT_SID=companion.account_sid,

@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from logging_app import orders, transmissions
 from logging_app.db import transaction
-from logging_app.demo import DEMO_PHYSICIAN, demo_order_form
+from logging_app.demo import DEMO_PHYSICIAN, DEMO_SERVICE, demo_order_form
 from logging_app.models import ImagingService, Physician
 
 Actions = list[dict[str, Any]]
@@ -196,6 +196,29 @@ def prepare_order(app: Flask, scenario: Scenario) -> tuple[str, str]:
         return order.number, service.phone
 
 
+def demo_phones() -> list[dict[str, Any]]:
+    """How the demo's phones answer outside a scenario, so that "Call the service now" in the
+    portal works with the built-in simulator: the demo physician picks up, presses 1 at the
+    summary, speaks and confirms the read-back; the demo service's technologist receives it."""
+    physician = [
+        {"press": "1"},
+        {"converse": PHYSICIAN_LINES, "confidence": 0.92},
+        {"press": "1"},
+    ]
+    return [
+        {
+            "phone": DEMO_PHYSICIAN["phone"],
+            "behaviour": {"answer": {"rings": 2}},
+            "script": {"name": "physician", "actions": physician},
+        },
+        {
+            "phone": DEMO_SERVICE["phone"],
+            "behaviour": {"answer": {"rings": 2}},
+            "script": TECHNOLOGIST,
+        },
+    ]
+
+
 def scenario_request(
     scenario: Scenario, number: str, app_url: str, twilio_number: str, service_phone: str
 ) -> dict[str, Any]:
@@ -241,6 +264,11 @@ class SimulatorControl:
                 return json.loads(response.read().decode() or "null")
         except OSError as exc:
             raise ScenarioError(f"the simulator at {self.base_url} did not answer: {exc}") from exc
+
+    def answer_demo_phones(self) -> None:
+        """Script the demo's phones (see ``demo_phones``); a scenario may have replaced them."""
+        for number in demo_phones():
+            self._request("POST", "/_sim/numbers", number)
 
     def run(self, scenario: dict[str, Any], timeout: float = 60.0) -> str:
         """Run a scenario to its end; returns the simulator's readable log of it."""
