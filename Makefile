@@ -32,15 +32,18 @@ chromium:
 # TEST_DATABASE_URL (default: the local one). REQUIRE_POSTGRES=1 (CI) makes its absence fatal.
 TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 REQUIRE_POSTGRES ?= 0
+# Two test processes (pytest-xdist): the suite waits on servers and browsers as much as it
+# computes, so both cores stay busy. PYTEST_WORKERS= runs it in one process.
+PYTEST_WORKERS ?= -n 2
 PG_PROBE = $(BIN)/python -c "import sys, sqlalchemy as sa; \
 	sa.create_engine(sys.argv[1], connect_args={'connect_timeout': 3}).connect().close()"
 
 test: lint chromium
 	@echo "== pytest on SQLite"
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_WORKERS)
 	@if $(PG_PROBE) "$(TEST_DATABASE_URL)" 2>/dev/null; then \
 		echo "== pytest on PostgreSQL ($(TEST_DATABASE_URL))"; \
-		TEST_DATABASE_URL="$(TEST_DATABASE_URL)" $(BIN)/pytest || exit 1; \
+		TEST_DATABASE_URL="$(TEST_DATABASE_URL)" $(BIN)/pytest $(PYTEST_WORKERS) || exit 1; \
 		echo "== passes run: SQLite, PostgreSQL"; \
 	elif [ "$(REQUIRE_POSTGRES)" = "1" ]; then \
 		echo "PostgreSQL required but no server answers at $(TEST_DATABASE_URL)"; exit 1; \
