@@ -309,8 +309,7 @@ class Verdict:
 def judge(app: Flask, calls: list[PlannedCall]) -> Verdict:
     """The sweep that cron runs (wait 0: every due record now), then the oracle."""
     settle(app)
-    with transaction(app) as db:
-        made = records.sweep(db, "bench", wait_seconds=0)
+    made = records.sweep(app, "bench", wait_seconds=0)
     with transaction(app) as db:
         problems = oracle.check(db)
         counted = oracle.tally(db, {c.number: c.expected() for c in calls})

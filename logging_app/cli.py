@@ -336,8 +336,7 @@ def records_group() -> None:
 def records_sweep(app: Flask) -> None:
     """Issue the records (and new versions) that are due; safe to run every minute."""
     wait = app.config["ORDOPHONE"].record_wait_seconds
-    with transaction(app) as db:
-        made = records.sweep(db, actor(), wait_seconds=wait)
+    made = records.sweep(app, actor(), wait_seconds=wait)
     click.echo(f"{made} record version(s) issued.")
 
 

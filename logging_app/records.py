@@ -15,12 +15,14 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
+from flask import Flask
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from logging_app import audit
 from logging_app.clock import now
+from logging_app.db import transaction
 from logging_app.models import (
     SUCCESSFUL_OUTCOMES,
     Confirmation,
@@ -35,6 +37,9 @@ from logging_app.pdf import SCHEMA, Copy, content_sha256, render_record
 FINAL_RECORDING_STATUSES = ("completed", "absent", "failed", "deleted")
 # What may differ between two versions without anything new having happened.
 _VERSION_FIELDS = ("version", "previous", "issued_at")
+COPIES: tuple[Copy, ...] = ("prescriber", "service")
+# Versions lost to a concurrent writer before giving up (each loss means newer material).
+ISSUE_TRIES = 3
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -178,22 +183,43 @@ def is_complete(db: Session, attempt: TransmissionAttempt) -> bool:
 
 
 def issue_record(
-    db: Session, attempt: TransmissionAttempt, actor: str, *, wait_seconds: int
+    app: Flask, attempt_id: int, actor: str, *, wait_seconds: int
 ) -> list[WrittenRecord]:
     """Make the record's first version, or a new version if something new has come, when
-    the material is complete (or the wait is over). Returns the copies made, if any."""
-    if attempt.outcome not in SUCCESSFUL_OUTCOMES or attempt.ended_at is None:
-        return []
+    the material is complete (or the wait is over). Returns the copies made, if any.
+
+    The PDFs are rendered between two short transactions, never inside one: on SQLite a
+    transaction holds the database's write lock, and every webhook would wait for the
+    rendering. The unique constraint on (order, version, copy) settles a race; the loser
+    looks again, so material that came in the meantime gets its own version."""
+    for _ in range(ISSUE_TRIES):
+        with transaction(app) as db:
+            content = _next_version(db, attempt_id, wait_seconds)
+        if content is None:
+            return []
+        pdfs = {copy: render_record(content, copy) for copy in COPIES}
+        with transaction(app) as db:
+            made = _insert_version(db, attempt_id, content, pdfs, actor)
+        if made:
+            return made
+    return []
+
+
+def _next_version(db: Session, attempt_id: int, wait_seconds: int) -> dict[str, Any] | None:
+    """The content of the next version of the attempt's record, or None if none is due."""
+    attempt = db.get(TransmissionAttempt, attempt_id)
+    if attempt is None or attempt.outcome not in SUCCESSFUL_OUTCOMES or attempt.ended_at is None:
+        return None
     waited = now() - attempt.ended_at >= timedelta(seconds=wait_seconds)
     if not (waited or is_complete(db, attempt)):
-        return []
+        return None
     content = record_content(db, attempt)
     existing = records_of(db, attempt.order)
     previous = existing[0] if existing else None
     if previous is not None:
         stored = json.loads(previous.content_json)
         if {k: v for k, v in stored.items() if k not in _VERSION_FIELDS} == content:
-            return []
+            return None
     version = previous.version + 1 if previous else 1
     content.update(
         version=version,
@@ -202,34 +228,33 @@ def issue_record(
         if previous is None
         else {"version": previous.version, "content_sha256": previous.content_sha256},
     )
-    return _insert_version(db, attempt, content, actor)
+    return content
 
 
 def _insert_version(
-    db: Session, attempt: TransmissionAttempt, content: dict[str, Any], actor: str
+    db: Session, attempt_id: int, content: dict[str, Any], pdfs: dict[Copy, bytes], actor: str
 ) -> list[WrittenRecord]:
+    """Store both copies of one version and audit it; [] if that version exists already."""
+    attempt = db.get_one(TransmissionAttempt, attempt_id)
     digest = content_sha256(content)
     content_json = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    copies = []
-    copy: Copy
-    for copy in ("prescriber", "service"):
-        pdf = render_record(content, copy)
-        copies.append(
-            WrittenRecord(
-                order_id=attempt.order_id,
-                attempt_id=attempt.id,
-                version=content["version"],
-                copy=copy,
-                content_json=content_json,
-                content_sha256=digest,
-                pdf=pdf,
-                sha256=hashlib.sha256(pdf).hexdigest(),
-            )
+    copies = [
+        WrittenRecord(
+            order_id=attempt.order_id,
+            attempt_id=attempt.id,
+            version=content["version"],
+            copy=copy,
+            content_json=content_json,
+            content_sha256=digest,
+            pdf=pdf,
+            sha256=hashlib.sha256(pdf).hexdigest(),
         )
+        for copy, pdf in pdfs.items()
+    ]
     try:
         with db.begin_nested():
             db.add_all(copies)
-    except IntegrityError:  # another worker made this version first: nothing to do
+    except IntegrityError:  # another worker made this version first
         return []
     audit.record(
         db,
@@ -242,7 +267,7 @@ def _insert_version(
     return copies
 
 
-def sweep(db: Session, actor: str, *, wait_seconds: int) -> int:
+def sweep(app: Flask, actor: str, *, wait_seconds: int) -> int:
     """Issue every record (or new version) that is due; returns how many versions were made."""
     latest = (
         select(func.max(WrittenRecord.created_at))
@@ -254,7 +279,7 @@ def sweep(db: Session, actor: str, *, wait_seconds: int) -> int:
         .where(TranscriptSegment.attempt_id == TransmissionAttempt.id)
         .scalar_subquery()
     )
-    due = select(TransmissionAttempt).where(
+    due = select(TransmissionAttempt.id).where(
         TransmissionAttempt.outcome.in_(SUCCESSFUL_OUTCOMES),
         TransmissionAttempt.ended_at.is_not(None),
         or_(
@@ -263,9 +288,11 @@ def sweep(db: Session, actor: str, *, wait_seconds: int) -> int:
             TransmissionAttempt.read_back_confirmed_at > latest,
         ),
     )
+    with transaction(app) as db:
+        attempt_ids = db.scalars(due).all()
     made = 0
-    for attempt in db.scalars(due).all():
-        if issue_record(db, attempt, actor, wait_seconds=wait_seconds):
+    for attempt_id in attempt_ids:
+        if issue_record(app, attempt_id, actor, wait_seconds=wait_seconds):
             made += 1
     return made
 

@@ -4,6 +4,7 @@ TWILIO_API_BASE_URL says so)."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
+from werkzeug.wsgi import ClosingIterator
 
 from logging_app import create_app, schema
 from logging_app.db import engine_of, transaction
@@ -30,14 +32,33 @@ TIME_SCALE = 0.01  # real seconds per simulated second: calls take a second or t
 
 class Switchboard:
     """A WSGI app that forwards to whichever app is plugged in (the server is started
-    before the app exists, so that the app can be told its own public URL)."""
+    before the app exists, so that the app can be told its own public URL). It counts the
+    requests in progress until the server closes their response, when the app's work after
+    the answer (REST requests, the written record) is done."""
 
     def __init__(self) -> None:
         self.app: Flask | None = None
+        self.busy = 0
+        self.changed = threading.Condition()
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         assert self.app is not None
-        return self.app(environ, start_response)
+        with self.changed:
+            self.busy += 1
+        try:
+            return ClosingIterator(self.app(environ, start_response), [self._done])
+        except BaseException:
+            self._done()
+            raise
+
+    def _done(self) -> None:
+        with self.changed:
+            self.busy -= 1
+            self.changed.notify_all()
+
+    def wait_idle(self, timeout: float) -> None:
+        with self.changed:
+            assert self.changed.wait_for(lambda: self.busy == 0, timeout), "server still busy"
 
 
 @dataclass
@@ -45,6 +66,7 @@ class PhoneLine:
     app: Flask
     sim: Simulator
     served: ServedApp
+    switchboard: Switchboard
 
     @property
     def url(self) -> str:
@@ -64,8 +86,15 @@ class PhoneLine:
         if faults is not None:
             request["faults"] = faults
         log = self.control.run(request, timeout=30)
-        self.sim.wait_idle(timeout=15)
+        self.wait_idle()
         return log, scenarios.settle(self.app, number)
+
+    def wait_idle(self) -> None:
+        """Every call over, every callback answered, and the server's work after its answers
+        done (twice: that work may fire a last callback)."""
+        for _ in range(2):
+            self.sim.wait_idle(timeout=15)
+            self.switchboard.wait_idle(timeout=15)
 
     @contextmanager
     def inspect(self) -> Iterator[Session]:
@@ -100,7 +129,7 @@ def open_line(
         seed_if_empty(db, "test")
     switchboard.app = app
     try:
-        yield PhoneLine(app, sim, served)
+        yield PhoneLine(app, sim, served, switchboard)
     finally:
         sim.stop()
         served.stop()

@@ -56,7 +56,7 @@ def _call(line: PhoneLine, client: FlaskClient, number: str) -> None:
     response = client.post(f"/orders/{number}/call", data={"csrf_token": token})
     assert response.status_code == 303
     assert response.headers["Location"] == f"/orders/{number}/call"
-    line.sim.wait_idle(timeout=20)
+    line.wait_idle()
     scenarios.settle(line.app, number)
 
 

@@ -116,8 +116,8 @@ def arrange_transmission(app: Flask, *, complete: bool = True, outcome: str = "t
 
 def issue(app: Flask, wait_seconds: int = 600) -> list[WrittenRecord]:
     with transaction(app) as db:
-        attempt = db.scalars(select(TransmissionAttempt)).one()
-        return records.issue_record(db, attempt, "test", wait_seconds=wait_seconds)
+        attempt_id = db.scalars(select(TransmissionAttempt.id)).one()
+    return records.issue_record(app, attempt_id, "test", wait_seconds=wait_seconds)
 
 
 def pdf_text(data: bytes) -> str:
@@ -192,8 +192,7 @@ def test_two_sweeps_at_once_make_one_record(app: Flask, db: Session) -> None:
 
     def sweep() -> None:
         barrier.wait()
-        with transaction(app) as session:
-            made.append(records.sweep(session, "test", wait_seconds=1))
+        made.append(records.sweep(app, "test", wait_seconds=1))
 
     threads = [threading.Thread(target=sweep) for _ in range(2)]
     for thread in threads:

@@ -61,7 +61,12 @@ class Webhooks:
         headers = {"X-Twilio-Signature": signature or self.signature(path, params)}
         if idempotency_token:
             headers["I-Twilio-Idempotency-Token"] = idempotency_token
-        return self.client.post(path, data=params, headers=headers)
+        response = self.client.post(path, data=params, headers=headers)
+        # As a server does: the answer is sent, then closed, which runs the app's work after
+        # the answer (REST requests, the written record).
+        response.get_data()
+        response.close()
+        return response
 
 
 def post_over_http(app: Flask, base_url: str, path: str, params: dict[str, str]) -> ET.Element:

@@ -130,15 +130,22 @@ def conversation_over(
     physician's confirmation of the read-back, and the transcription stops (once)."""
     if not transmissions.end_attempt(db, attempt, "awaiting_confirmation", actor):
         return []
-    issue_record(db, settings, attempt)
     assert attempt.physician_call_sid is not None
-    return [stop_transcription(attempt.id, attempt.physician_call_sid)]
+    return [issue_record(attempt.id), stop_transcription(attempt.id, attempt.physician_call_sid)]
 
 
-def issue_record(db: Session, settings: Settings, attempt: TransmissionAttempt) -> None:
-    """Issue the written record (or its next version) if its material is now complete;
-    ``ordophone records sweep`` issues the ones whose recording never comes."""
-    records.issue_record(db, attempt, "system:call", wait_seconds=settings.record_wait_seconds)
+def issue_record(attempt_id: int) -> flow.Effect:
+    """Issue the written record (or its next version) if its material is now complete, once
+    the webhook has been answered (rendering takes longer than Twilio should wait). If the
+    worker dies first, ``ordophone records sweep`` issues it, as it does the records whose
+    recording never comes."""
+
+    def run(app: Flask) -> None:
+        settings: Settings = app.config["ORDOPHONE"]
+        wait = settings.record_wait_seconds
+        records.issue_record(app, attempt_id, "system:call", wait_seconds=wait)
+
+    return run
 
 
 def transcription_name(attempt_id: int) -> str:

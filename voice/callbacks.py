@@ -126,7 +126,7 @@ def _maybe_connected(
     if not joined or transmissions.professional_confirmation(attempt) is None:
         return []
     if transmissions.mark_connected(db, attempt, actor):
-        return [_start_media(attempt, settings)]
+        return [flow.BeforeAnswer(_start_media(attempt, settings))]
     return []
 
 
@@ -163,11 +163,11 @@ def _start_media(attempt: TransmissionAttempt, settings: Settings) -> flow.Effec
 
 def recording_status(
     db: Session, settings: Settings, attempt: TransmissionAttempt, form: Mapping[str, str]
-) -> None:
+) -> list[flow.Effect]:
     """A recording's status: a row per RecordingSid; completed, absent and failed absorb."""
     sid = form.get("RecordingSid", "")
     if not sid:
-        return
+        return []
     recording = db.scalars(
         select(Recording).where(Recording.recording_sid == sid).with_for_update()
     ).first()
@@ -177,16 +177,16 @@ def recording_status(
             with db.begin_nested():
                 db.add(recording)
         except IntegrityError:
-            return  # another worker stored it; its own callback is as good as this one
+            return []  # another worker stored it; its own callback is as good as this one
     if recording.status in TERMINAL_RECORDING_STATUSES:
-        return
+        return []
     recording.status = form.get("RecordingStatus", recording.status)
     recording.url = form.get("RecordingUrl") or recording.url
     recording.duration_seconds = _int(form.get("RecordingDuration")) or recording.duration_seconds
     recording.channels = _int(form.get("RecordingChannels")) or recording.channels
     if recording.status in TERMINAL_RECORDING_STATUSES:
-        db.flush()
-        attempts.issue_record(db, settings, attempt)
+        return [attempts.issue_record(attempt.id)]
+    return []
 
 
 def _int(value: str | None) -> int | None:
@@ -195,24 +195,24 @@ def _int(value: str | None) -> int | None:
 
 def transcription_event(
     db: Session, settings: Settings, attempt: TransmissionAttempt, form: Mapping[str, str]
-) -> None:
+) -> list[flow.Effect]:
     """Final transcript segments only, by SequenceId; who spoke comes from the track of the
     physician's leg: inbound is the physician, outbound the professional. When the
     transcription stops, the transcript is complete (the written record may be issued)."""
     if form.get("TranscriptionEvent") == "transcription-stopped":
         if attempt.transcript_complete_at is None:
             attempt.transcript_complete_at = now()
-            attempts.issue_record(db, settings, attempt)
-        return
+            return [attempts.issue_record(attempt.id)]
+        return []
     if form.get("TranscriptionEvent") != "transcription-content":
-        return
+        return []
     if form.get("Final", "").lower() != "true":
-        return
+        return []
     try:
         data = json.loads(form.get("TranscriptionData", ""))
         sequence = int(form.get("SequenceId", ""))
     except ValueError:
-        return
+        return []
     track = form.get("Track", "")
     on_physician_leg = form.get("CallSid") == attempt.physician_call_sid
     speaker = "physician" if (track == "inbound_track") == on_physician_leg else "professional"
@@ -229,7 +229,8 @@ def transcription_event(
         with db.begin_nested():
             db.add(segment)
     except IntegrityError:
-        return  # a repeat
+        return []  # a repeat
+    return []
 
 
 def wait_message(

@@ -22,9 +22,21 @@ from logging_app.config import Settings
 from logging_app.models import CallLeg
 from voice import prompts
 
-Effect = Callable[[Flask], "str | None"]
-"""Work done after the transaction commits (REST requests to Twilio). It may return new
-TwiML for the request being answered (when the planned answer no longer holds)."""
+Effect = Callable[[Flask], None]
+"""Work done once the webhook has been answered (REST requests to Twilio, the written
+record): what Twilio waits for is only the committed state and the TwiML it implies."""
+
+
+@dataclass(frozen=True)
+class BeforeAnswer:
+    """An effect the webhook's answer waits for: starting the recording and the transcript
+    when both parties are in the room, so that no word of the conversation goes unrecorded."""
+
+    run: Effect
+
+    def __call__(self, app: Flask) -> None:
+        self.run(app)
+
 
 ENDED = "ended"
 MAX_TRIES = 3  # unanswered or wrong answers before a step gives up

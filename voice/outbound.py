@@ -1,6 +1,7 @@
 """Placing the call to the service once the physician asked for it (after the commit that
-opened the attempt). If Twilio refuses the call, the physician hears at once that the order
-was not transmitted, instead of waiting for a call that will never ring."""
+opened the attempt and answered the physician's webhook). If Twilio refuses the call, the
+physician's call is redirected at once to hear that the order was not transmitted, instead
+of waiting for a call that will never ring."""
 
 from __future__ import annotations
 
@@ -10,15 +11,13 @@ from logging_app import transmissions
 from logging_app.config import Settings
 from logging_app.db import transaction
 from voice import attempts, flow
-from voice.flow import Context, Next
 from voice.gateway import GatewayError, gateway_of
 
 
-def place_call(attempt_id: int, to: str, request_key: str, physician_sid: str) -> flow.Effect:
-    """Call ``to`` for the attempt; ``request_key`` names the physician's request that
-    asked for it (its answer is replaced if the call cannot be placed)."""
+def place_call(attempt_id: int, to: str) -> flow.Effect:
+    """Call ``to`` for the attempt (after the physician's webhook has been answered)."""
 
-    def run(app: Flask) -> str | None:
+    def run(app: Flask) -> None:
         settings: Settings = app.config["ORDOPHONE"]
 
         def url(path: str) -> str:
@@ -33,28 +32,24 @@ def place_call(attempt_id: int, to: str, request_key: str, physician_sid: str) -
             )
         except GatewayError as exc:
             app.logger.warning("attempt %s: %s", attempt_id, exc)
-            return _placing_failed(app, attempt_id, request_key, physician_sid)
+            _placing_failed(app, attempt_id)
+            return
         with transaction(app) as db:
             attempt = attempts.lock_attempt(db, attempt_id)
             assert attempt is not None
             attempts.professional_leg(db, attempt, call_sid)
-        return None
 
     return run
 
 
-def _placing_failed(app: Flask, attempt_id: int, request_key: str, physician_sid: str) -> str:
-    """The service could not be called: the physician hears so instead of waiting."""
+def _placing_failed(app: Flask, attempt_id: int) -> None:
+    """The service could not be called: the waiting physician is redirected to hear so."""
     settings: Settings = app.config["ORDOPHONE"]
     with transaction(app) as db:
         attempt = attempts.lock_attempt(db, attempt_id)
-        leg = attempts.leg_by_sid(db, physician_sid)
-        assert attempt is not None and leg is not None
-        actor = transmissions.actor_of(leg)
-        attempts.fail(db, settings, attempt, "failed", actor, answering=leg)
-        ctx = Context(db, leg, settings, {})
-        if leg.step == attempts.WAITING:
-            flow.move(leg, Next(attempts.NOT_TRANSMITTED))
-        twiml = flow.render(ctx)
-        leg.last_key, leg.last_twiml = request_key, twiml
-    return twiml
+        assert attempt is not None
+        leg = attempts.physician_leg(db, attempt)
+        actor = transmissions.actor_of(leg) if leg is not None else "system:call"
+        effects = attempts.fail(db, settings, attempt, "failed", actor)
+    for effect in effects:
+        effect(app)

@@ -194,14 +194,7 @@ def _call_service(ctx: Context) -> Next:
         return Next("order_number", (ctx.text(f"order_{reason or 'in_transmission'}"),))
     leg.attempt_id, leg.attempt = attempt.id, attempt
     assert order.service is not None
-    ctx.effects.append(
-        outbound.place_call(
-            attempt.id,
-            order.service.phone,
-            request_key=flow.key_of(leg.step, leg.turn),
-            physician_sid=leg.call_sid,
-        )
-    )
+    ctx.effects.append(outbound.place_call(attempt.id, order.service.phone))
     return Next(attempts.WAITING, (ctx.text("calling", service=order.service.name),))
 
 
@@ -264,7 +257,7 @@ def answer_read_back(ctx: Context) -> Next:
     choice = flow.digits(ctx)
     if choice == "1":
         if transmissions.confirm_read_back(ctx.db, attempt, _actor(ctx)):
-            attempts.issue_record(ctx.db, ctx.settings, attempt)
+            ctx.effects.append(attempts.issue_record(attempt.id))
         return Next(None, (ctx.text("transmitted", number=number),))
     if choice == "2" or ctx.leg.step_tries + 1 >= flow.MAX_TRIES:
         return Next(None, (ctx.text("awaiting_confirmation", number=number),))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Flask, Response, current_app, request
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -72,8 +72,8 @@ def verify_signature() -> Response | None:
 
 def _respond(work: Callable[[Session], Reply]) -> Response:
     """Run ``work`` once per Twilio idempotency token, commit it with its receipt (one
-    transaction, one disk sync), run the REST work that follows, and answer. A retried
-    delivery gets the first answer and changes nothing."""
+    transaction, one disk sync), and answer; the REST work that follows runs once the
+    answer has been sent. A retried delivery gets the first answer and changes nothing."""
     token = request.headers.get("I-Twilio-Idempotency-Token")
     db = session()
     if token:
@@ -98,25 +98,35 @@ def _respond(work: Callable[[Session], Reply]) -> Response:
         db.rollback()
         # A concurrent delivery of the same token committed first: its answer stands.
         return _response(seen.body, seen.status_code)
-    body = reply.body
-    for effect in reply.effects:
-        body = effect(current_app) or body
-    if body != reply.body:  # the REST work changed the answer (the call could not be placed)
-        reply.body = body
-        if token:
-            _amend(token, reply)
-    return _response(reply.body, reply.status)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    first: list[flow.Effect] = [e for e in reply.effects if isinstance(e, flow.BeforeAnswer)]
+    later = [e for e in reply.effects if not isinstance(e, flow.BeforeAnswer)]
+    _after_response(app, first)()
+    response = _response(reply.body, reply.status)
+    if later:
+        response.call_on_close(_after_response(app, later))
+    return response
 
 
 def _receipt(db: Session, token: str) -> WebhookReceipt | None:
     return db.scalars(select(WebhookReceipt).where(WebhookReceipt.token == token)).first()
 
 
-def _amend(token: str, reply: Reply) -> None:
-    with transaction(current_app) as db:
-        receipt = _receipt(db, token)
-        if receipt is not None:
-            receipt.status_code, receipt.body = reply.status, reply.body
+def _after_response(app: Flask, effects: list[flow.Effect]) -> Callable[[], None]:
+    """The REST work of a webhook, run by the server once the answer is sent (Twilio waits
+    for no REST request but a ``BeforeAnswer``). Each effect's failure is logged and the next
+    still runs; state is in the database, so what a dying worker leaves undone is found again
+    (the records sweep, the waiting physician's timeout)."""
+
+    def run() -> None:
+        with app.app_context():
+            for effect in effects:
+                try:
+                    effect(app)
+                except Exception:
+                    app.logger.exception("work after a webhook failed")
+
+    return run
 
 
 def _response(body: str, status: int) -> Response:

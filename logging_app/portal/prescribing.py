@@ -257,9 +257,9 @@ def confirm(number: str) -> ResponseReturnValue:
     if attempt is None or not transmissions.confirm_read_back(database, attempt, actor_of(user)):
         flash(_("There is no read-back awaiting your confirmation."), "error")
         return redirect(url_for("orders.show", number=number)), 303
-    wait = current_app.config["ORDOPHONE"].record_wait_seconds
-    records.issue_record(database, attempt, actor_of(user), wait_seconds=wait)
     database.commit()
+    wait = current_app.config["ORDOPHONE"].record_wait_seconds
+    records.issue_record(current_app, attempt.id, actor_of(user), wait_seconds=wait)
     flash(_("Read-back confirmed: the order is transmitted."))
     return redirect(url_for("orders.show", number=number))
 
