@@ -29,6 +29,7 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     Select,
+    SQLColumnExpression,
     String,
     bindparam,
     cast,
@@ -177,12 +178,14 @@ ID_CLOCK_SLACK = timedelta(hours=1)
 
 
 def _id_window(
-    created_from: datetime | None, created_before: datetime | None
+    order_id: SQLColumnExpression[int],
+    created_from: datetime | None,
+    created_before: datetime | None,
 ) -> list[ColumnElement[bool]]:
-    """Bounds on the search table's rowid implied by a date window, so that FTS5 starts and
-    stops its newest-first walk at the window instead of crossing every newer match. Each bound
-    is an order created at least ``ID_CLOCK_SLACK`` outside the window (an index seek)."""
-    rowid = _FTS.c.rowid
+    """Bounds on ``order_id`` implied by a date window, so that the newest-first walk (FTS5's
+    down its rowids, PostgreSQL's down the primary key) starts and stops at the window instead
+    of crossing every newer order. Each bound is an order created at least ``ID_CLOCK_SLACK``
+    outside the window (an index seek)."""
     bounds = []
     if created_from is not None:
         before_window = (
@@ -192,7 +195,7 @@ def _id_window(
             .limit(1)
             .scalar_subquery()
         )
-        bounds.append(rowid > func.coalesce(before_window, 0))
+        bounds.append(order_id > func.coalesce(before_window, 0))
     if created_before is not None:
         after_window = (
             select(Order.id)
@@ -201,7 +204,7 @@ def _id_window(
             .limit(1)
             .scalar_subquery()
         )
-        bounds.append(rowid < func.coalesce(after_window, 2**62))
+        bounds.append(order_id < func.coalesce(after_window, 2**62))
     return bounds
 
 
@@ -217,8 +220,9 @@ def order_query(
     """The order list's query: ``q`` searched, then each filter given; newest first."""
     terms = query_terms(q)
     query = newest_first(dialect, terms)
-    if dialect == "sqlite" and terms:
-        query = query.where(*_id_window(created_from, created_before))
+    if terms:
+        order_id = _FTS.c.rowid if dialect == "sqlite" else Order.id
+        query = query.where(*_id_window(order_id, created_from, created_before))
     if status:
         query = query.where(Order.status == status)
     if service_id is not None:
