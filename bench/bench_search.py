@@ -306,7 +306,7 @@ def run(
         if dialect == "sqlite":
             size_mb = Path(f"{folder}/bench.sqlite3").stat().st_size / 1e6
         else:
-            with engine_of(app).connect() as connection:
+            with engine_of(app).begin() as connection:  # committed, or the statistics are lost
                 connection.execute(text("ANALYZE orders, order_search"))  # ours only
                 size_mb = (
                     connection.scalar(text("SELECT pg_database_size(current_database())")) / 1e6

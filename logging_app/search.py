@@ -6,12 +6,15 @@ written whenever an order is inserted or one of those fields changes (an SQLAlch
 ``after_flush`` hook, so every writer keeps it current, the call flow included), and when a
 physician or a service is renamed.
 
-Where it lives depends on the backend (migration ``0003_portal``):
-- SQLite: an FTS5 table ``order_search(document)`` whose rowid is the order id. A query is an
-  AND of prefix terms, walked newest first (``ORDER BY rowid DESC``), so a common name costs
-  no more than a rare one.
-- PostgreSQL: a table ``order_search(order_id, document)`` with a trigram GIN index; each term
-  is a ``LIKE '%term%'`` that the index answers.
+Where it lives depends on the backend (migrations ``0003_portal``, ``0005_search_words``);
+on both, a query is an AND of word prefixes ("bouch" finds "Bouchard", "ouchard" does not):
+- SQLite: an FTS5 table ``order_search(document)`` whose rowid is the order id, walked newest
+  first (``ORDER BY rowid DESC``), so a common name costs no more than a rare one.
+- PostgreSQL: a table ``order_search(order_id, document, words)``; ``words`` is the document's
+  words as a ``tsvector`` (a generated column) with a GIN index. The planner chooses: for a
+  common term, walk the primary key newest first and check each document (the first page is
+  near); for a rare one, ask the GIN index and sort what it finds. It chooses well only with
+  statistics that tell rare from common: ``words`` samples ten times the default.
 """
 
 from __future__ import annotations
@@ -26,7 +29,10 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     Select,
+    SQLColumnExpression,
+    String,
     bindparam,
+    cast,
     column,
     event,
     func,
@@ -34,6 +40,7 @@ from sqlalchemy import (
     table,
     text,
 )
+from sqlalchemy.dialects.postgresql import TSQUERY, TSVECTOR
 from sqlalchemy.orm import Session, UOWTransaction, attributes
 
 from logging_app.models import ImagingService, Order, Physician
@@ -41,7 +48,8 @@ from logging_app.models import ImagingService, Order, Physician
 _NAM_QUERY = re.compile(r"[A-Za-z]{4}[0-9]{8}")
 _ORDER_FIELDS = ("number", "patient_name", "patient_nam", "physician_id", "service_id")
 MAX_TERMS = 6
-_FTS = table("order_search", column("rowid", Integer))  # SQLite only
+_FTS = table("order_search", column("rowid", Integer))  # SQLite
+_WORDS = table("order_search", column("order_id", Integer), column("words", TSVECTOR))  # PostgreSQL
 # Letters that Unicode does not decompose into a base letter and an accent.
 _LETTERS = str.maketrans({"œ": "oe", "æ": "ae", "ø": "o", "ł": "l", "đ": "d", "ı": "i"})
 
@@ -139,8 +147,8 @@ def _keep_documents_current(db: Session, _flush: UOWTransaction) -> None:
 
 
 def newest_first(dialect: str, terms: list[str]) -> Select[Order]:
-    """Orders whose document holds every term (as a prefix on SQLite, anywhere on
-    PostgreSQL), newest first; the caller adds filters and a limit."""
+    """Orders whose document has a word starting with each term, newest first; the caller
+    adds filters and a limit."""
     if not terms:  # the created_at index serves the date window and the order alike
         return select(Order).order_by(Order.created_at.desc(), Order.id.desc())
     if dialect == "sqlite":
@@ -152,12 +160,16 @@ def newest_first(dialect: str, terms: list[str]) -> Select[Order]:
             .where(text("order_search MATCH :fts").bindparams(fts=expression))
             .order_by(_FTS.c.rowid.desc())
         )
-    likes = " AND ".join(f"document LIKE :t{index}" for index in range(len(terms)))
-    found = text(f"SELECT order_id FROM order_search WHERE {likes}").bindparams(  # noqa: S608
-        *(bindparam(f"t{index}", f"%{term}%") for index, term in enumerate(terms))
+    # A cast keeps each term whole; to_tsquery() would split it as PostgreSQL parses words
+    # ("12e3x" would become "12e3" & "x"), unlike the words of the document.
+    words = " & ".join(f"{term}:*" for term in terms)  # terms are [0-9a-z] only
+    matching = cast(bindparam("words", words, String), TSQUERY)
+    return (
+        select(Order)
+        .join(_WORDS, _WORDS.c.order_id == Order.id)
+        .where(_WORDS.c.words.bool_op("@@")(matching))
+        .order_by(Order.id.desc())
     )
-    order_ids = found.columns(column("order_id", Integer))
-    return select(Order).where(Order.id.in_(order_ids)).order_by(Order.id.desc())
 
 
 # Order ids grow with creation time (one writer at a time on SQLite, a sequence on
@@ -166,12 +178,14 @@ ID_CLOCK_SLACK = timedelta(hours=1)
 
 
 def _id_window(
-    created_from: datetime | None, created_before: datetime | None
+    order_id: SQLColumnExpression[int],
+    created_from: datetime | None,
+    created_before: datetime | None,
 ) -> list[ColumnElement[bool]]:
-    """Bounds on the search table's rowid implied by a date window, so that FTS5 starts and
-    stops its newest-first walk at the window instead of crossing every newer match. Each bound
-    is an order created at least ``ID_CLOCK_SLACK`` outside the window (an index seek)."""
-    rowid = _FTS.c.rowid
+    """Bounds on ``order_id`` implied by a date window, so that the newest-first walk (FTS5's
+    down its rowids, PostgreSQL's down the primary key) starts and stops at the window instead
+    of crossing every newer order. Each bound is an order created at least ``ID_CLOCK_SLACK``
+    outside the window (an index seek)."""
     bounds = []
     if created_from is not None:
         before_window = (
@@ -181,7 +195,7 @@ def _id_window(
             .limit(1)
             .scalar_subquery()
         )
-        bounds.append(rowid > func.coalesce(before_window, 0))
+        bounds.append(order_id > func.coalesce(before_window, 0))
     if created_before is not None:
         after_window = (
             select(Order.id)
@@ -190,7 +204,7 @@ def _id_window(
             .limit(1)
             .scalar_subquery()
         )
-        bounds.append(rowid < func.coalesce(after_window, 2**62))
+        bounds.append(order_id < func.coalesce(after_window, 2**62))
     return bounds
 
 
@@ -206,8 +220,9 @@ def order_query(
     """The order list's query: ``q`` searched, then each filter given; newest first."""
     terms = query_terms(q)
     query = newest_first(dialect, terms)
-    if dialect == "sqlite" and terms:
-        query = query.where(*_id_window(created_from, created_before))
+    if terms:
+        order_id = _FTS.c.rowid if dialect == "sqlite" else Order.id
+        query = query.where(*_id_window(order_id, created_from, created_before))
     if status:
         query = query.where(Order.status == status)
     if service_id is not None:

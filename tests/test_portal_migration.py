@@ -1,4 +1,4 @@
-"""Migration 0003_portal indexes the orders that were there before it."""
+"""Migrations 0003_portal and 0005_search_words index the orders that were there before them."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ from pathlib import Path
 
 from alembic import command
 from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
 
-from logging_app import schema
+from logging_app import schema, search
+from tests import conftest
 
 
 def test_orders_made_before_the_portal_are_found(tmp_path: Path) -> None:
@@ -38,4 +40,40 @@ def test_orders_made_before_the_portal_are_found(tmp_path: Path) -> None:
             text("SELECT rowid FROM order_search WHERE order_search MATCH 'helene* tremblay*'")
         ).scalars()
         assert list(found) == [1]
+    engine.dispose()
+
+
+def test_orders_searched_before_word_prefixes_are_found_after(tmp_path: Path) -> None:
+    # Migration 0005 gives PostgreSQL's search table its words; SQLite's stays as it was.
+    engine = create_engine(conftest.test_database_url(tmp_path))
+    config = schema.alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0004_records")
+        connection.execute(
+            text(
+                "INSERT INTO physicians (id, name, licence_number, phone, pin_hash, language,"
+                " failed_pin_attempts, created_at) VALUES (1, 'Dre Élise Tremblay', '1111111',"
+                " '+15145550101', 'x', 'fr', 0, '2026-01-01 00:00:00+00')"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO orders (id, number, physician_id, patient_name, patient_dob,"
+                " patient_nam, exam_text, indication, priority, status, created_at, updated_at)"
+                " VALUES (1, '10000016', 1, 'Hélène Bouchard', '1955-01-01', 'BOUH55010112',"
+                " 'Radiographie', 'Toux', 'routine', 'draft', '2026-01-01 00:00:00+00',"
+                " '2026-01-01 00:00:00+00')"
+            )
+        )
+        document = search.document(
+            "10000016", "Hélène Bouchard", "BOUH55010112", "Dre Élise Tremblay", "1111111", None
+        )
+        search.write_documents(connection, [(1, document)])
+    schema.upgrade(engine)
+    with Session(engine) as db:
+        dialect = engine.dialect.name
+        found = db.scalars(search.order_query(dialect, "helene trem")).all()
+        assert [order.id for order in found] == [1]
+        assert db.scalars(search.order_query(dialect, "ouchard")).all() == []
     engine.dispose()
