@@ -65,10 +65,13 @@ def slowest_paths(exchanges: list[Exchange]) -> dict[str, dict[str, float]]:
 
 def one_run(
     database_url: str, folder: Path, *, calls: int, concurrency: int, time_scale: float,
-    faults: bool, kill: bool,
+    faults: bool, kill: bool, paced_calls: int = 0, paced_scale: float = 1.0,
 ) -> dict[str, Any]:  # fmt: skip
+    """``calls`` calls at ``time_scale``; then, with ``paced_calls``, that many more on the
+    same (now warm) server at ``paced_scale``, whose webhook latency is reported apart."""
     exchanges = load.Exchanges()
     before = os.times()
+    paced: dict[str, Any] | None = None
     with load.ordophone_under_load(database_url, folder, WORKERS, time_scale, exchanges) as (
         app,
         sim,
@@ -81,8 +84,11 @@ def one_run(
         wall = load.drive(sim, server.base_url, planned, concurrency, midway=midway)
         driven = os.times()
         verdict = load.judge(app, planned)
+        seen = exchanges.snapshot()
+        if paced_calls:
+            paced = _paced(app, sim, server, exchanges, paced_calls, concurrency, paced_scale)
+            paced["offset"] = calls
     after = os.times()  # the server has exited: its and its workers' CPU time are counted
-    seen = exchanges.snapshot()
     answered = [e for e in seen if e.status != 0]
     return {
         "calls": calls,
@@ -117,6 +123,35 @@ def one_run(
         "oracle_ok": not verdict.problems,
         "records": verdict.records,
         "records_by_sweep": verdict.records_by_sweep,
+        "paced": paced,
+    }
+
+
+def _paced(
+    app: Any, sim: Simulator, server: load.Server, exchanges: load.Exchanges,
+    calls: int, concurrency: int, scale: float,
+) -> dict[str, Any]:  # fmt: skip
+    """More calls on the warm server at ``scale`` real seconds per simulated second."""
+    mark = len(exchanges.snapshot())
+    planned = load.seed_calls(app, calls, faults=False, offset=100_000)
+    sim.engine.clock.time_scale = scale
+    wall = load.drive(sim, server.base_url, planned, concurrency)
+    verdict = load.judge(app, planned)
+    answered = [e for e in exchanges.snapshot()[mark:] if e.status != 0]
+    return {
+        "calls": calls,
+        "concurrency": concurrency,
+        "time_scale": scale,
+        "wall_s": round(wall, 1),
+        "webhooks": len(answered),
+        "webhooks_per_s": round(len(answered) / wall, 1),
+        "latency": percentiles([e.seconds for e in answered]),
+        "slowest_paths": slowest_paths(answered),
+        "load_average": round(os.getloadavg()[0], 2),
+        "completed": verdict.tally.completed,
+        "lost": verdict.tally.lost,
+        "duplicated": verdict.tally.duplicated,
+        "oracle_ok": not verdict.problems,
     }
 
 
@@ -172,6 +207,8 @@ def run(
     time_scale: float = 0.05,
     throughput_calls: int = 60,
     postgres_url: str | None = None,
+    paced_calls: int = 40,
+    paced_scale: float = 0.5,
 ) -> dict[str, Any]:
     results: dict[str, Any] = {"workers": WORKERS, "cores": os.cpu_count()}
     with tempfile.TemporaryDirectory(prefix="ordophone-calls-") as name:
@@ -192,6 +229,8 @@ def run(
                     figures[label] = one_run(
                         url, run_folder, calls=count, concurrency=concurrency,
                         time_scale=scale, faults=faults, kill=faults,
+                        paced_calls=paced_calls if label == "clean" else 0,
+                        paced_scale=paced_scale,
                     )  # fmt: skip
                 print(f"  calls {backend} {label}: {_brief(figures[label])}", flush=True)
             results[backend] = figures
@@ -204,6 +243,16 @@ def run(
 
 def _brief(figures: dict[str, Any]) -> str:
     latency = figures["latency"]
+    paced = figures["paced"]
+    if paced is not None:
+        p = paced["latency"]
+        print(
+            f"  paced ({paced['calls']} calls at {paced['time_scale']} s per simulated s): "
+            f"p50/p95/p99 {p['p50_ms']}/{p['p95_ms']}/{p['p99_ms']} ms, "
+            f"{paced['completed']}/{paced['lost']}/{paced['duplicated']}, "
+            f"oracle {'ok' if paced['oracle_ok'] else 'FAILED'}",
+            flush=True,
+        )
     return (
         f"{figures['webhooks_per_s']} webhooks/s, p50/p95/p99 {latency['p50_ms']}/"
         f"{latency['p95_ms']}/{latency['p99_ms']} ms, completed/failed safe/lost/duplicated "
@@ -228,10 +277,13 @@ def main() -> None:
     parser.add_argument("--time-scale", type=float, default=0.05)
     parser.add_argument("--throughput-calls", type=int, default=60)
     parser.add_argument("--postgres-url", default=None)
+    parser.add_argument("--paced-calls", type=int, default=40)
+    parser.add_argument("--paced-scale", type=float, default=0.5)
     args = parser.parse_args()
     figures = run(
-        args.calls, args.concurrency, args.time_scale, args.throughput_calls, args.postgres_url
-    )
+        args.calls, args.concurrency, args.time_scale, args.throughput_calls, args.postgres_url,
+        args.paced_calls, args.paced_scale,
+    )  # fmt: skip
     print(json.dumps(figures, indent=2))
 
 

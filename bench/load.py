@@ -58,6 +58,8 @@ MIX = (
     "wrong-pin",
 )
 ROOT = Path(__file__).resolve().parent.parent
+# How long a call of the mix lasts, in simulated seconds (about 136 on average).
+TYPICAL_CALL_SECONDS = 120.0
 
 
 def free_port() -> int:
@@ -261,16 +263,28 @@ def drive(
     calls: list[PlannedCall],
     concurrency: int,
     *,
-    timeout: float = 180.0,
+    timeout: float | None = None,
     midway: Any = None,
 ) -> float:
     """Run ``calls``, ``concurrency`` at a time; ``midway()`` runs once half have started.
-    Returns the wall time in seconds."""
+    Returns the wall time in seconds. A call may last ``timeout`` seconds (by default 180,
+    plus its 400 simulated seconds at the simulator's pace).
+
+    The first ``concurrency`` calls start spread over one typical call's length, as calls
+    arrive at a service, not all in the same second; after them each call starts when one
+    ends. (Started together, the calls would run in lockstep, every one of them sending the
+    same webhook at the same moment, which no region's calls do.)"""
+    scale = sim.engine.clock.time_scale
+    if timeout is None:
+        timeout = 180.0 + 400.0 * scale
+    spacing = TYPICAL_CALL_SECONDS * scale / max(1, concurrency)
     started = time.perf_counter()
     halfway = threading.Event()
 
     def one(index_call: tuple[int, PlannedCall]) -> str:
         index, call = index_call
+        if index < concurrency:
+            time.sleep(index * spacing)
         if index == len(calls) // 2:
             halfway.set()
         return place(sim, app_url, call, timeout)

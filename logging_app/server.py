@@ -53,4 +53,7 @@ def _ordophone() -> Flask:
 
 
 def run_server(host: str, port: int, workers: int) -> None:
+    from logging_app import preload
+
+    preload()  # the code, once, in the master; each worker makes its own app and engine
     WSGIServer(_ordophone, gunicorn_options(host, port, workers)).run()
