@@ -156,7 +156,7 @@ class Transport:
             cut = retry == 0 and any(p in target for p in faults.reset_paths)
             outcome = self._request(target, method, params, token, overrides, deadline, retry, cut)
             if cut:
-                self._log(trace, f"fault: the connection to {target} is reset after the answer")
+                self._log(trace, f"fault: {target} answered, but the connection is reset")
             failure = outcome.failure
             if (
                 failure is None
@@ -228,7 +228,7 @@ class Transport:
             connection.close()
         if cut:
             # The fault: the application answered, but its answer is lost on the way back.
-            reset = ConnectionResetError("fault: connection reset before the answer arrived")
+            reset = ConnectionResetError("connection reset before the answer arrived")
             return self._failed(method, url, "rt", reset, started, retry)
         self._observe(method, url, response.status, started, retry)
         answer = Answer(response.status, text, url)
