@@ -94,9 +94,12 @@ class FlakyServer:
 def flaky() -> Iterator[FlakyServer]:
     listener = socket.create_server(("127.0.0.1", 0))
     server = FlakyServer(listener)
-    threading.Thread(target=server.serve, daemon=True).start()
+    thread = threading.Thread(target=server.serve, daemon=True)
+    thread.start()
     yield server
+    listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() (close alone would not)
     listener.close()
+    thread.join(timeout=5)
 
 
 @dataclass
