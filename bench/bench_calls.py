@@ -100,6 +100,8 @@ def one_run(
         "webhooks": len(seen),
         "webhooks_unanswered": len(seen) - len(answered),
         "webhooks_5xx": sum(1 for e in seen if e.status >= 500),
+        # Retries the connection overrides asked for (the killed worker's webhooks).
+        "webhooks_retried": sum(1 for e in seen if e.retry),
         "webhooks_per_s": round(len(answered) / wall, 1),
         "latency": percentiles([e.seconds for e in answered]),
         "slowest_paths": slowest_paths(answered),
@@ -257,7 +259,8 @@ def _brief(figures: dict[str, Any]) -> str:
         f"{figures['webhooks_per_s']} webhooks/s, p50/p95/p99 {latency['p50_ms']}/"
         f"{latency['p95_ms']}/{latency['p99_ms']} ms, completed/failed safe/lost/duplicated "
         f"{figures['completed']}/{figures['failed_safe']}/{figures['lost']}/"
-        f"{figures['duplicated']}, oracle {'ok' if figures['oracle_ok'] else 'FAILED'}"
+        f"{figures['duplicated']}, oracle {'ok' if figures['oracle_ok'] else 'FAILED'}, "
+        f"{figures['webhooks_retried']} webhooks retried"
     )
 
 

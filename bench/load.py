@@ -242,13 +242,14 @@ def place(sim: Simulator, app_url: str, call: PlannedCall, timeout: float) -> st
             script_from_json(s.service["script"]),
             faults=call.faults,
         )
+    urls = scenarios.console_urls(app_url)
     handle = sim.place_inbound_call(
         call.physician_phone,
         TWILIO_NUMBER,
-        f"{app_url}/voice/incoming",
+        urls["url"],
         script_from_json({"name": "physician", "actions": s.physician(call.number)}),
-        fallback_url=f"{app_url}/voice/fallback",
-        status_callback=f"{app_url}/voice/status/physician",
+        fallback_url=urls["fallback_url"],
+        status_callback=urls["status_callback"],
         faults=call.faults,
     )
     status = handle.wait(timeout)

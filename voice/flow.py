@@ -40,6 +40,15 @@ class BeforeAnswer:
 
 ENDED = "ended"
 MAX_TRIES = 3  # unanswered or wrong answers before a step gives up
+# Twilio's "Webhooks connection overrides" (twilio.com/docs/usage/webhooks/
+# webhooks-connection-overrides), the fragment of every URL given to Twilio: a webhook is
+# retried, twice at most, when the connection fails (ct), when it is cut before the whole
+# answer came (rt: a worker killed mid-request), or on a 5xx (a proxy's 502 for that dead
+# worker, or our own error, whose transaction rolled back). A retry carries the same
+# idempotency token: one that was committed gets its stored answer (``webhooks._respond``).
+# Never 4xx: a 403 for a bad signature is final. Without this, Twilio retries only a failed
+# connection, and a cut webhook sends the call to its fallback URL.
+CONNECTION_OVERRIDES = "rc=2&rp=ct,rt,5xx"
 
 
 @dataclass
@@ -81,9 +90,10 @@ class Context:
 
 
 def public_url(settings: Settings, path: str, **query: str | int) -> str:
-    """The absolute URL Twilio requests (and signs) for ``path``."""
+    """The absolute URL Twilio requests for ``path``, with the connection overrides: Twilio
+    reads the fragment, and neither sends nor signs it."""
     tail = f"?{urlencode(query)}" if query else ""
-    return f"{settings.public_base_url}{path}{tail}"
+    return f"{settings.public_base_url}{path}{tail}#{CONNECTION_OVERRIDES}"
 
 
 @dataclass(frozen=True)

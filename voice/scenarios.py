@@ -23,6 +23,7 @@ from logging_app import orders, transmissions
 from logging_app.db import transaction
 from logging_app.demo import DEMO_PHYSICIAN, DEMO_SERVICE, demo_order_form
 from logging_app.models import ImagingService, Physician
+from voice import flow
 
 Actions = list[dict[str, Any]]
 PIN = DEMO_PHYSICIAN["pin"]
@@ -219,6 +220,20 @@ def demo_phones() -> list[dict[str, Any]]:
     ]
 
 
+def console_urls(app_url: str) -> dict[str, str]:
+    """The number's voice, fallback and status callback URLs, as the README has them set in
+    Twilio's console: with Ordophone's connection overrides, like every other URL."""
+
+    def url(path: str) -> str:
+        return f"{app_url}{path}#{flow.CONNECTION_OVERRIDES}"
+
+    return {
+        "url": url("/voice/incoming"),
+        "fallback_url": url("/voice/fallback"),
+        "status_callback": url("/voice/status/physician"),
+    }
+
+
 def scenario_request(
     scenario: Scenario, number: str, app_url: str, twilio_number: str, service_phone: str
 ) -> dict[str, Any]:
@@ -230,9 +245,7 @@ def scenario_request(
         "caller": {
             "from": DEMO_PHYSICIAN["phone"],
             "to": twilio_number,
-            "url": f"{app_url}/voice/incoming",
-            "fallback_url": f"{app_url}/voice/fallback",
-            "status_callback": f"{app_url}/voice/status/physician",
+            **console_urls(app_url),
             "script": {"name": "physician", "actions": scenario.physician(number)},
         },
         "numbers": numbers,

@@ -26,7 +26,7 @@ What it is
 - **Parties as scripts** (see `voice.simulator.parties`): who answers each number, what
   they press and say, when they hang up, a receptionist handing over to a technologist.
 - **Fault injection** (`Faults`): duplicated webhooks, reordered status callbacks, a
-  failing primary URL so that the FallbackUrl is used.
+  failing primary URL so that the FallbackUrl is used, answers lost to a reset connection.
 - A **control API** for another process (`/_sim/scenarios`, see `voice.simulator.scenarios`)
   and a command line: `python -m voice.simulator --port 5001 --account-sid AC… --auth-token …`.
 
@@ -60,6 +60,11 @@ Webhooks and their parameters
 -----------------------------
 Every request is form-encoded (GET: in the query string), signed, and carries an
 `I-Twilio-Idempotency-Token`. Redirects (3xx) are followed with a GET, parameters dropped.
+A URL's connection overrides (its fragment, `#rc=2&rp=ct,rt`: see `overrides`) set the
+timeouts and which failures are retried; the fragment is neither sent nor signed, and a
+retry carries the same idempotency token. Without them, only a failed connection is
+retried, once. A TwiML request that still fails goes to the FallbackUrl; a status callback
+is given up.
 
 - TwiML requests (voice URL, Redirect, waitUrl, actions): the standard parameters above;
   Gather action + `Digits` and `FinishedOnKey`, or `SpeechResult` and `Confidence`;
@@ -100,6 +105,9 @@ Faults
 `fail_primary` *sends* the first TwiML request and discards the answer, as when Twilio
 times out on an application that did the work anyway; the call then requests its
 FallbackUrl. The application therefore sees both requests, which exercises idempotency.
+`reset_paths` lets the application do its work and answer, then loses the answer (the
+connection is reset): what a worker killed mid-request looks like to Twilio. The URL's
+overrides decide whether it is retried (`rp=rt`).
 
 Semantics worth knowing
 -----------------------
@@ -123,7 +131,8 @@ Modules
 -------
 `server` (Simulator, CallHandle), `world` (state, Faults), `engine` (shared context),
 `calls` (lifecycle), `twiml` (interpreter), `gather`, `conference`, `media` (recordings,
-transcriptions), `transport` (signed delivery, dispatcher), `api*` and `scenarios`
+transcriptions), `transport` (signed delivery, retries, dispatcher), `overrides` (the
+URL fragment's connection overrides), `api*` and `scenarios`
 (HTTP), `parties` (scripts), `clock`, `serving` and `client` (wiring an app to the
 simulator), `sample_ivr` (the reference app the tests drive).
 """

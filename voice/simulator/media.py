@@ -203,7 +203,7 @@ def record_verb(
             with engine.world.lock:
                 params = engine.standard_params(call) | _record_params(engine, recording)
             params |= {"CallStatus": "completed", "Digits": "hangup"}
-            engine.transport.send(action, method, params, call.faults)
+            engine.transport.send(action, method, params, call.faults, call.trace)
         raise
     if answer is None:
         engine.pause(call, float(element.get("timeout", "5")))

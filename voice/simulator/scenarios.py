@@ -12,7 +12,7 @@ returns its readable log (`?wait=30` waits up to 30 s for the end). A scenario:
       "numbers": [{"phone": "+15145550199", "behaviour": {"answer": {"rings": 2}},
                    "script": {"name": "technologist", "actions": [{"press": "2"}]}}],
       "faults": {"duplicate_webhooks": false, "reorder_callbacks": false,
-                 "fail_primary": false, "fail_paths": [], "seed": 0}
+                 "fail_primary": false, "fail_paths": [], "reset_paths": [], "seed": 0}
     }
 
 Numbers are registered for the whole simulator (a later scenario dialling the same
@@ -50,6 +50,7 @@ def faults_from_json(data: Any) -> Faults:
         reorder_window=int(data.get("reorder_window", 4)),
         fail_primary=bool(data.get("fail_primary", False)),
         fail_paths=tuple(str(p) for p in data.get("fail_paths", [])),
+        reset_paths=tuple(str(p) for p in data.get("reset_paths", [])),
         seed=int(data.get("seed", 0)),
     )
 

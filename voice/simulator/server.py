@@ -78,9 +78,10 @@ class Simulator:
         wait_loop_interval: float = 0.05,
         on_exchange: Callable[[Exchange], None] | None = None,
     ) -> None:
-        """`on_exchange` hears of every webhook request sent and how long its answer took."""
+        """`on_exchange` hears of every webhook request sent (retries too) and how long its
+        answer took; `webhook_timeout` is a webhook's total time when its URL names none."""
         self.world = World(account_sid, auth_token, faults or Faults())
-        transport = Transport(auth_token, webhook_timeout, on_exchange)
+        transport = Transport(auth_token, webhook_timeout, on_exchange, self.world.log)
         dispatcher = Dispatcher(transport, self.world.log, seed=self.world.faults.seed)
         self.engine = Engine(
             self.world, Clock(time_scale), transport, dispatcher, wait_loop_interval

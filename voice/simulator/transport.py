@@ -1,11 +1,18 @@
 """Sending webhooks as Twilio does: form-encoded, signed, with an idempotency token.
 
-`Transport.send` makes one delivery (twice with the duplicate fault) and returns the
-answer; an optional `on_exchange` hook hears of every HTTP exchange and how long it took
-(the load benchmark measures webhook latency with it). `Dispatcher` delivers status
-callbacks from background threads: each stream of callbacks (one call's, one
-conference's...) in the order it was fired, or shuffled a few at a time when the reorder
-fault is on, as Twilio's callbacks may arrive out of order.
+`Transport.send` makes one delivery (twice, same token, with the duplicate fault) and
+returns the answer. A delivery follows the connection overrides of its URL's fragment
+(`voice.simulator.overrides`): the fragment is never sent nor signed, the timeouts are the
+override's, and a failure that the retry policy covers is retried at once with the same
+idempotency token, until the retries or the total time run out. Failures are classified
+as Twilio does: `ct` (the connection could not be opened), `rt` (it opened, but no complete
+answer came: reset, closed, timed out), `5xx`, `4xx`. An optional `on_exchange` hook hears
+of every HTTP exchange, retries included, and how long it took (the load benchmark
+measures webhook latency with it).
+
+`Dispatcher` delivers status callbacks from background threads: each stream of callbacks
+(one call's, one conference's...) in the order it was fired, or shuffled a few at a time
+when the reorder fault is on, as Twilio's callbacks may arrive out of order.
 """
 
 from __future__ import annotations
@@ -19,14 +26,16 @@ import uuid
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from urllib.parse import urlencode, urljoin, urlsplit
+from urllib.parse import urldefrag, urlencode, urljoin, urlsplit
 
 from twilio.request_validator import RequestValidator
 
+from voice.simulator.overrides import Overrides, split
 from voice.simulator.world import Faults
 
 logger = logging.getLogger("voice.simulator")
 MAX_REDIRECTS = 5
+Log = Callable[[str | None, str, str], None]
 
 
 @dataclass(frozen=True)
@@ -44,49 +53,138 @@ class Answer:
 
 @dataclass(frozen=True)
 class Exchange:
-    """One HTTP request to the application and its answer (status 0: unreachable)."""
+    """One HTTP request to the application and its answer (status 0: no answer came).
+
+    `retry` is 0 for a delivery's first request, n for its n-th retry."""
 
     method: str
     url: str
     status: int
     seconds: float
+    retry: int = 0
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One HTTP request's answer, the failure class if it failed, a redirect's target."""
+
+    answer: Answer
+    failure: str | None = None
+    location: str | None = None
+
+
+def failure_of(status: int) -> str | None:
+    """The retry-policy class of an HTTP status (None: not a failure)."""
+    if status >= 500:
+        return "5xx"
+    if status >= 400:
+        return "4xx"
+    return None
 
 
 class Transport:
-    """Signs and sends webhook requests."""
+    """Signs and sends webhook requests.
+
+    `timeout` (seconds) is the total time of a webhook whose URL names none (`tt`);
+    `log(trace, speaker, text)` writes retries into the calls' readable log.
+    """
 
     def __init__(
         self,
         auth_token: str,
         timeout: float,
         on_exchange: Callable[[Exchange], None] | None = None,
+        log: Log | None = None,
     ) -> None:
         self.validator = RequestValidator(auth_token)
         self.timeout = timeout
         self.on_exchange = on_exchange
+        self.log = log
 
-    def send(self, url: str, method: str, params: Mapping[str, str], faults: Faults) -> Answer:
+    def send(
+        self,
+        url: str,
+        method: str,
+        params: Mapping[str, str],
+        faults: Faults,
+        trace: str | None = None,
+    ) -> Answer:
         """Deliver one webhook (twice, same token, with the duplicate fault)."""
         token = str(uuid.uuid4())
-        answer = self._deliver(url, method, params, token)
+        answer = self._deliver(url, method, params, token, faults, trace)
         if faults.duplicate_webhooks:
-            answer = self._deliver(url, method, params, token)
+            answer = self._deliver(url, method, params, token, faults, trace)
         return answer
 
-    def _deliver(self, url: str, method: str, params: Mapping[str, str], token: str) -> Answer:
+    def _deliver(
+        self,
+        url: str,
+        method: str,
+        params: Mapping[str, str],
+        token: str,
+        faults: Faults,
+        trace: str | None,
+    ) -> Answer:
         form: Mapping[str, str] = params
         for _ in range(MAX_REDIRECTS):
-            answer, location = self._request(url, method, form, token)
-            if location is None:
-                return answer
+            outcome = self._attempts(url, method, form, token, faults, trace)
+            if outcome.location is None:
+                return outcome.answer
             # Twilio follows a redirect with a GET and drops the parameters.
-            url, method, form = urljoin(url, location), "GET", {}
+            url, method, form = urljoin(url, outcome.location), "GET", {}
         return Answer(0, "too many redirects", url)
 
-    def _request(
-        self, url: str, method: str, params: Mapping[str, str], token: str
-    ) -> tuple[Answer, str | None]:
+    def _attempts(
+        self,
+        url: str,
+        method: str,
+        params: Mapping[str, str],
+        token: str,
+        faults: Faults,
+        trace: str | None,
+    ) -> Outcome:
+        """One request to `url` and the retries its connection overrides allow."""
         method = method.upper()
+        try:
+            target, overrides = split(url, self.timeout)
+        except ValueError as error:
+            self._log(trace, f"webhook {method} {url} not sent: {error}")
+            return Outcome(Answer(0, str(error), urldefrag(url).url), "invalid")
+        deadline = time.perf_counter() + overrides.total_time
+        retry = 0
+        while True:
+            cut = retry == 0 and any(p in target for p in faults.reset_paths)
+            outcome = self._request(target, method, params, token, overrides, deadline, retry, cut)
+            if cut:
+                self._log(trace, f"fault: {target} answered, but the connection is reset")
+            failure = outcome.failure
+            if (
+                failure is None
+                or not overrides.retried(failure)
+                or retry >= overrides.retries
+                or time.perf_counter() >= deadline
+            ):
+                return outcome
+            retry += 1
+            answer = outcome.answer
+            detail = f"HTTP {answer.status}" if answer.status else answer.body
+            self._log(
+                trace,
+                f"webhook {method} {target} failed ({failure}: {detail}); "
+                f"retry {retry} of {overrides.retries}, same idempotency token",
+            )
+
+    def _request(
+        self,
+        url: str,
+        method: str,
+        params: Mapping[str, str],
+        token: str,
+        overrides: Overrides,
+        deadline: float,
+        retry: int,
+        cut: bool,
+    ) -> Outcome:
         body: str | None = None
         if method == "GET":
             if params:
@@ -111,26 +209,55 @@ class Transport:
         if parts.query:
             path += "?" + parts.query
         started = time.perf_counter()
+        connection = connection_class(
+            parts.netloc, timeout=_capped(overrides.connect_timeout, deadline)
+        )
         try:
-            connection = connection_class(parts.netloc, timeout=self.timeout)
             try:
+                connection.connect()
+            except OSError as error:
+                return self._failed(method, url, "ct", error, started, retry)
+            try:
+                connection.sock.settimeout(_capped(overrides.read_timeout, deadline))
                 connection.request(method, path, body=body, headers=headers)
                 response = connection.getresponse()
                 text = response.read().decode("utf-8", errors="replace")
-            finally:
-                connection.close()
-        except OSError as error:
-            logger.warning("webhook %s %s failed: %s", method, url, error)
-            self._observe(method, url, 0, started)
-            return Answer(0, str(error), url), None
-        self._observe(method, url, response.status, started)
-        if response.status in (301, 302, 303, 307, 308) and response.getheader("Location"):
-            return Answer(response.status, text, url), response.getheader("Location")
-        return Answer(response.status, text, url), None
+            except (OSError, http.client.HTTPException) as error:
+                return self._failed(method, url, "rt", error, started, retry)
+        finally:
+            connection.close()
+        if cut:
+            # The fault: the application answered, but its answer is lost on the way back.
+            reset = ConnectionResetError("connection reset before the answer arrived")
+            return self._failed(method, url, "rt", reset, started, retry)
+        self._observe(method, url, response.status, started, retry)
+        answer = Answer(response.status, text, url)
+        location = response.getheader("Location")
+        if response.status in (301, 302, 303, 307, 308) and location:
+            return Outcome(answer, location=location)
+        return Outcome(answer, failure_of(response.status))
 
-    def _observe(self, method: str, url: str, status: int, started: float) -> None:
+    def _failed(
+        self, method: str, url: str, failure: str, error: Exception, started: float, retry: int
+    ) -> Outcome:
+        logger.warning("webhook %s %s failed (%s): %s", method, url, failure, error)
+        self._observe(method, url, 0, started, retry)
+        return Outcome(Answer(0, str(error) or type(error).__name__, url), failure)
+
+    def _observe(self, method: str, url: str, status: int, started: float, retry: int) -> None:
         if self.on_exchange is not None:
-            self.on_exchange(Exchange(method, url, status, time.perf_counter() - started))
+            seconds = time.perf_counter() - started
+            self.on_exchange(Exchange(method, url, status, seconds, retry))
+
+    def _log(self, trace: str | None, text: str) -> None:
+        logger.info("%s", text)
+        if self.log is not None:
+            self.log(trace, "sim", text)
+
+
+def _capped(timeout: float, deadline: float) -> float:
+    """`timeout`, or less if the total time left is shorter (never 0: that would not block)."""
+    return max(0.001, min(timeout, deadline - time.perf_counter()))
 
 
 @dataclass(frozen=True)
@@ -243,7 +370,7 @@ class Dispatcher:
                 ticket, callback = queue.pop(0)
             try:
                 answer = self.transport.send(
-                    callback.url, callback.method, callback.params, callback.faults
+                    callback.url, callback.method, callback.params, callback.faults, callback.trace
                 )
                 suffix = "" if answer.ok else f" -> HTTP {answer.status}"
                 self.log(callback.trace, "sim", f"{callback.description}{suffix}")

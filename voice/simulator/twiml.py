@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
+from urllib.parse import urldefrag
 
 from voice.simulator import conference, gather, media
 from voice.simulator.clock import AUDIO_FILE_SECONDS, speaking_seconds
@@ -87,14 +88,16 @@ def fetch(
         params = engine.standard_params(call) | extra
         first_fetch = call.fetches == 0
         call.fetches += 1
-    answer = engine.transport.send(url, method, params, call.faults)
+    answer = engine.transport.send(url, method, params, call.faults, call.trace)
     root = _usable(engine, call, answer, first_fetch)
     if root is not None:
         return root, url
     if call.fallback_url:
         engine.log(call, f"{call.sid} requests its FallbackUrl {call.fallback_url}")
-        params |= {"ErrorCode": "11200", "ErrorUrl": url}
-        answer = engine.transport.send(call.fallback_url, call.fallback_method, params, call.faults)
+        params |= {"ErrorCode": "11200", "ErrorUrl": urldefrag(url).url}
+        answer = engine.transport.send(
+            call.fallback_url, call.fallback_method, params, call.faults, call.trace
+        )
         root = _usable(engine, call, answer, False)
         if root is not None:
             return root, call.fallback_url
@@ -199,7 +202,7 @@ def dial(engine: Engine, call: Call, element: ET.Element, doc_url: str | None) -
                 with engine.world.lock:
                     params = engine.standard_params(call)
                 params |= {"CallStatus": "completed", "DialCallStatus": "answered"}
-                engine.transport.send(action, method, params, call.faults)
+                engine.transport.send(action, method, params, call.faults, call.trace)
             raise
     if action is None:
         return None
@@ -222,7 +225,7 @@ def wait_music(engine: Engine, call: Call, url: str, method: str, room: Conferen
             with engine.world.lock:
                 params = engine.standard_params(call)
             params |= {"ConferenceSid": room.sid, "FriendlyName": room.friendly_name}
-            answer = engine.transport.send(target, method, params, call.faults)
+            answer = engine.transport.send(target, method, params, call.faults, call.trace)
             root = parse_document(answer.body) if answer.ok else None
             if root is None:
                 engine.log(call, f"error: waitUrl {target} answered HTTP {answer.status}")

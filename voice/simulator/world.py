@@ -34,7 +34,11 @@ class Faults:
     - `fail_primary`: the first TwiML request of a call is sent, and its answer discarded and
       treated as an HTTP 500, as if it had timed out: the call goes to its FallbackUrl.
     - `fail_paths`: any TwiML request whose URL contains one of these strings is treated
-      the same way.
+      the same way. Neither is retried: they stand for a webhook whose retries all failed.
+    - `reset_paths`: the first request of every delivery whose URL contains one of these
+      strings reaches the application, which does its work and answers, but the answer is
+      lost: the connection is reset (an `rt` failure), and it is retried only if the URL's
+      connection overrides say so (`#rp=rt`); else the webhook fails.
     - `seed`: seeds the shuffle; it is read from the simulator's own faults only.
     """
 
@@ -43,6 +47,7 @@ class Faults:
     reorder_window: int = 4
     fail_primary: bool = False
     fail_paths: tuple[str, ...] = ()
+    reset_paths: tuple[str, ...] = ()
     seed: int = 0
 
 
