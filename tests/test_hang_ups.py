@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from logging_app.models import CallLeg, Confirmation, Order, TransmissionAttempt
+from tests.conftest import FakeClock
 from tests.webhook_client import Webhooks, World, make_world, place_leg, spoken, twiml
 
 
@@ -113,3 +114,24 @@ def test_a_callee_who_hangs_up_before_entering_the_room_is_noticed_by_the_wait_m
     wait = twiml(hooks.post(f"/voice/wait?attempt={attempt_id}", {"CallSid": "CA" + "9" * 32}))
     assert {child.tag for child in wait} <= {"Say", "Play", "Pause", "Redirect"}
     assert _outcome(db, attempt_id) == ("no_qualified_professional", "ready")
+
+
+def test_a_call_to_the_service_never_placed_ends_the_wait_as_not_transmitted(
+    app: Flask, client: FlaskClient, db: Session, clock: FakeClock
+) -> None:
+    """The worker that was to place the call died after answering the physician: the wait
+    music notices once the REST timeout has long passed, and the physician is told."""
+    physician_sid, attempt_id = place_leg(
+        app, make_world(app), "physician", "waiting", with_attempt=True
+    )
+    assert attempt_id is not None
+    hooks = Webhooks(client, app)
+    clock.current = db.get_one(TransmissionAttempt, attempt_id).started_at
+    clock.advance(seconds=20)
+    hooks.post(f"/voice/wait?attempt={attempt_id}", {"CallSid": physician_sid})
+    assert _outcome(db, attempt_id) == (None, "in_transmission")  # the call may still come
+    clock.advance(seconds=15)
+    wait = twiml(hooks.post(f"/voice/wait?attempt={attempt_id}", {"CallSid": physician_sid}))
+    assert {child.tag for child in wait} <= {"Say", "Play", "Pause", "Redirect"}
+    assert _outcome(db, attempt_id) == ("failed", "ready")
+    assert _step(db, physician_sid) == "not_transmitted"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import timedelta
 
 from flask import Flask
 from sqlalchemy import select
@@ -233,6 +234,11 @@ def transcription_event(
     return []
 
 
+# Twilio's REST timeout and more: past it, an attempt whose call to the service is still not
+# recorded will never have one.
+PLACING_TIMEOUT = timedelta(seconds=30)
+
+
 def wait_message(
     db: Session, settings: Settings, attempt: TransmissionAttempt
 ) -> tuple[str, list[flow.Effect]]:
@@ -262,11 +268,17 @@ def _where_things_stand(attempt: TransmissionAttempt, language: str) -> str:
 
 
 def _sweep(db: Session, settings: Settings, attempt: TransmissionAttempt) -> list[flow.Effect]:
-    """The physician is still waiting but the service's call is over and its callee never
-    joined (they hung up on entering): nothing else will end the attempt, so end it here."""
-    legs = [leg for leg in attempt.legs if leg.role == "professional"]
-    over = bool(legs) and all(leg.twilio_status in attempts.TERMINAL_CALL_STATUSES for leg in legs)
-    if attempt.outcome is not None or attempt.connected_at is not None or not over:
+    """The physician is still waiting but nothing else will end the attempt, so end it here:
+    the service's call is over and its callee never joined (they hung up on entering), or
+    the call to the service was never placed (the worker placing it died after answering
+    the physician)."""
+    if attempt.outcome is not None or attempt.connected_at is not None:
         return []
+    legs = [leg for leg in attempt.legs if leg.role == "professional"]
     actor = "system:wait"
+    if not legs and now() - attempt.started_at > PLACING_TIMEOUT:
+        return attempts.fail(db, settings, attempt, "failed", actor)
+    over = bool(legs) and all(leg.twilio_status in attempts.TERMINAL_CALL_STATUSES for leg in legs)
+    if not over:
+        return []
     return attempts.fail(db, settings, attempt, attempts.screening_outcome(attempt), actor)
