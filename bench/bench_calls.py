@@ -3,18 +3,22 @@
 For each database (SQLite in WAL mode with ``synchronous=FULL``; PostgreSQL when a server
 answers), on a fresh database:
 1. a clean run: ``calls`` calls of mixed scenarios, ``concurrency`` at a time, paced by the
-   simulator's virtual clock (``time_scale`` real seconds per simulated second; 0.05: calls
-   run 20 times faster than real ones, so 20 of them load the server like 400): webhook
-   latency p50/p95/p99, measured by the simulator from sending each webhook to its answer;
+   simulator's virtual clock at ``time_scale`` real seconds per simulated second (0.05:
+   calls run 20 times faster than real ones, so 20 of them load the server like 400); then,
+   on the same warm server, ``paced_calls`` more at ``paced_scale`` (0.5: twice real
+   speed), 20 at a time: the webhook latency of 20 concurrent calls (p50/p95/p99, measured
+   by the simulator from sending each webhook to its answer), the table's figure;
 2. a faulty run: every webhook duplicated, every callback stream reordered, one call in ten
    losing its first webhook (Twilio's fallback), and one gunicorn worker SIGKILLed when half
    the calls have started;
 after each, the oracle (``bench.oracle``) and the tally of calls completed / lost /
 duplicated. Then the throughput: the same driver at full speed (time_scale 0) against
 Ordophone, and against a bare Flask endpoint returning fixed TwiML served with the same
-gunicorn settings (``bench.bare_twiml``).
+gunicorn settings (``bench.bare_twiml``), each counted while ``concurrency`` calls are in
+progress (``load.steady_rate``). Calls start spread over a typical call's length
+(``load.drive``).
 
-    .venv/bin/python -m bench.bench_calls [--calls 200] [--concurrency 20] [--quick]
+    .venv/bin/python -m bench.bench_calls [--calls 200] [--concurrency 20] [--paced-calls 40]
 """
 
 from __future__ import annotations
@@ -81,7 +85,8 @@ def one_run(
         killed: list[int] = []
         midway = (lambda: killed.append(server.kill_worker())) if kill else None
         driving = os.times()
-        wall = load.drive(sim, server.base_url, planned, concurrency, midway=midway)
+        starts: list[float] = []
+        wall = load.drive(sim, server.base_url, planned, concurrency, midway=midway, starts=starts)
         driven = os.times()
         verdict = load.judge(app, planned)
         seen = exchanges.snapshot()
@@ -103,6 +108,7 @@ def one_run(
         # Retries the connection overrides asked for (the killed worker's webhooks).
         "webhooks_retried": sum(1 for e in seen if e.retry),
         "webhooks_per_s": round(len(answered) / wall, 1),
+        "steady_webhooks_per_s": _steady(seen, starts, concurrency),
         "latency": percentiles([e.seconds for e in answered]),
         "slowest_paths": slowest_paths(answered),
         # CPU seconds: the server's (master and workers, start-up included) and the
@@ -171,7 +177,10 @@ def bare_throughput(folder: Path, calls: int, concurrency: int) -> dict[str, Any
     try:
         from concurrent.futures import ThreadPoolExecutor
 
+        starts: list[float] = []
+
         def one(index: int) -> str:
+            starts.append(time.perf_counter())
             handle = sim.place_inbound_call(
                 f"+1514{8000000 + index}", load.TWILIO_NUMBER, f"{server.base_url}/incoming",
                 caller, status_callback=f"{server.base_url}/status",
@@ -199,8 +208,16 @@ def bare_throughput(folder: Path, calls: int, concurrency: int) -> dict[str, Any
         "wall_s": round(wall, 2),
         "webhooks": len(answered),
         "webhooks_per_s": round(len(answered) / wall, 1),
+        "steady_webhooks_per_s": _steady(answered, starts, concurrency),
         "latency": percentiles([e.seconds for e in answered]),
     }
+
+
+def _steady(exchanges: list[Exchange], starts: list[float], concurrency: int) -> float | None:
+    """The throughput with ``concurrency`` calls in progress (None for too few calls)."""
+    if len(starts) <= concurrency:
+        return None
+    return round(load.steady_rate(exchanges, starts, concurrency), 1)
 
 
 def run(
@@ -239,7 +256,10 @@ def run(
         bare_folder = folder / "bare"
         bare_folder.mkdir()
         results["bare"] = bare_throughput(bare_folder, throughput_calls, concurrency)
-        print(f"  calls bare: {results['bare']['webhooks_per_s']} webhooks/s", flush=True)
+        print(
+            f"  calls bare: {results['bare']['steady_webhooks_per_s']} webhooks/s (steady)",
+            flush=True,
+        )
     return results
 
 
@@ -256,7 +276,8 @@ def _brief(figures: dict[str, Any]) -> str:
             flush=True,
         )
     return (
-        f"{figures['webhooks_per_s']} webhooks/s, p50/p95/p99 {latency['p50_ms']}/"
+        f"{figures['webhooks_per_s']} webhooks/s ({figures['steady_webhooks_per_s']} steady), "
+        f"p50/p95/p99 {latency['p50_ms']}/"
         f"{latency['p95_ms']}/{latency['p99_ms']} ms, completed/failed safe/lost/duplicated "
         f"{figures['completed']}/{figures['failed_safe']}/{figures['lost']}/"
         f"{figures['duplicated']}, oracle {'ok' if figures['oracle_ok'] else 'FAILED'}, "

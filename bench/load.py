@@ -266,6 +266,7 @@ def drive(
     *,
     timeout: float | None = None,
     midway: Any = None,
+    starts: list[float] | None = None,
 ) -> float:
     """Run ``calls``, ``concurrency`` at a time; ``midway()`` runs once half have started.
     Returns the wall time in seconds. A call may last ``timeout`` seconds (by default 180,
@@ -274,7 +275,8 @@ def drive(
     The first ``concurrency`` calls start spread over one typical call's length, as calls
     arrive at a service, not all in the same second; after them each call starts when one
     ends. (Started together, the calls would run in lockstep, every one of them sending the
-    same webhook at the same moment, which no region's calls do.)"""
+    same webhook at the same moment, which no region's calls do.) ``starts`` receives each
+    call's start time (``time.perf_counter()``)."""
     scale = sim.engine.clock.time_scale
     if timeout is None:
         timeout = 180.0 + 400.0 * scale
@@ -288,6 +290,8 @@ def drive(
             time.sleep(index * spacing)
         if index == len(calls) // 2:
             halfway.set()
+        if starts is not None:
+            starts.append(time.perf_counter())
         return place(sim, app_url, call, timeout)
 
     with ThreadPoolExecutor(concurrency, thread_name_prefix="bench-call") as pool:
@@ -357,3 +361,15 @@ def ordophone_under_load(
 def order_count(app: Flask) -> int:
     with transaction(app) as db:
         return len(db.scalars(select(Order.id)).all())
+
+
+def steady_rate(exchanges: list[Exchange], starts: list[float], concurrency: int) -> float:
+    """Answered webhooks per second while ``concurrency`` calls were in progress: from the
+    start of the ``concurrency``-th call to the start of the last one (before, calls were
+    still being added; after, fewer and fewer remain)."""
+    ordered = sorted(starts)
+    if len(ordered) <= concurrency:
+        raise ValueError("a steady state needs more calls than the concurrency")
+    begin, end = ordered[concurrency - 1], ordered[-1]
+    answered = sum(1 for e in exchanges if e.status != 0 and begin <= e.finished < end)
+    return answered / (end - begin)

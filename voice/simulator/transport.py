@@ -55,13 +55,15 @@ class Answer:
 class Exchange:
     """One HTTP request to the application and its answer (status 0: no answer came).
 
-    `retry` is 0 for a delivery's first request, n for its n-th retry."""
+    `retry` is 0 for a delivery's first request, n for its n-th retry; `finished` is when
+    the answer came (``time.perf_counter()``)."""
 
     method: str
     url: str
     status: int
     seconds: float
     retry: int = 0
+    finished: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -246,8 +248,8 @@ class Transport:
 
     def _observe(self, method: str, url: str, status: int, started: float, retry: int) -> None:
         if self.on_exchange is not None:
-            seconds = time.perf_counter() - started
-            self.on_exchange(Exchange(method, url, status, seconds, retry))
+            finished = time.perf_counter()
+            self.on_exchange(Exchange(method, url, status, finished - started, retry, finished))
 
     def _log(self, trace: str | None, text: str) -> None:
         logger.info("%s", text)
