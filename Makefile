@@ -51,7 +51,7 @@ test: lint chromium
 		echo "== passes run: SQLite (PostgreSQL skipped: no server at $(TEST_DATABASE_URL))"; \
 	fi
 
-# Every benchmark, one table, bench/results.json (~30 min; QUICK=1 for a smaller check run).
+# Every benchmark, one table, bench/results.json (~17 min here; QUICK=1 for a smaller check run).
 QUICK ?=
 bench: $(STAMP)
 	$(BIN)/python -m bench.run $(if $(filter 1,$(QUICK)),--quick)
