@@ -1,7 +1,7 @@
 """Written records: when the transcript of an attempt is complete.
 
 Revision ID: 0004_records
-Revises: 0002_call_flow
+Revises: 0003_portal
 """
 
 from __future__ import annotations
