@@ -3,12 +3,16 @@ a stale one changes nothing; status callbacks apply by SequenceNumber, terminal 
 
 from __future__ import annotations
 
+import json
+
+from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from logging_app.models import CallLeg, Order, TransmissionAttempt
+from logging_app.cli import main
+from logging_app.models import AuditEntry, CallLeg, Order, TransmissionAttempt, WebhookReceipt
 from tests.conftest import row_counts
 from tests.webhook_client import (
     PHYSICIAN_PHONE,
@@ -20,6 +24,7 @@ from tests.webhook_client import (
     spoken,
     twiml,
 )
+from voice.cli import register
 
 
 def _leg(db: Session, sid: str) -> CallLeg:
@@ -116,3 +121,29 @@ def test_call_status_callbacks_apply_in_sequence_and_a_terminal_status_absorbs(
     attempt = db.get_one(TransmissionAttempt, attempt_id)
     assert attempt.outcome == "busy"
     assert db.get_one(Order, world.order_id).status == "ready"
+
+
+def test_receipts_are_pruned_after_their_retention_and_the_pruning_is_audited(
+    app: Flask, client: FlaskClient, db: Session, runner: CliRunner
+) -> None:
+    """The stored answers hold what the caller heard: `ordophone webhooks prune` (cron)
+    deletes those older than a day, or than ``--older-than-hours``."""
+    make_world(app)
+    hooks = Webhooks(client, app)
+    for token in ("t1", "t2"):
+        params = {"CallSid": new_call_sid(), "From": PHYSICIAN_PHONE, "To": "+15145550000"}
+        hooks.post("/voice/incoming", params, idempotency_token=token)
+    register(main)
+    kept = runner.invoke(main, ["webhooks", "prune"])
+    assert (kept.exit_code, kept.output) == (0, "0 webhook receipt(s) deleted.\n")
+    counts = row_counts(db)
+    refused = runner.invoke(main, ["webhooks", "prune", "--older-than-hours", "-1"])
+    assert refused.exit_code == 2
+    assert "--older-than-hours" in refused.output
+    assert row_counts(db) == counts
+    pruned = runner.invoke(main, ["webhooks", "prune", "--older-than-hours", "0"])
+    assert (pruned.exit_code, pruned.output) == (0, "2 webhook receipt(s) deleted.\n")
+    assert db.scalar(select(func.count()).select_from(WebhookReceipt)) == 0
+    entry = db.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc())).first()
+    assert entry is not None
+    assert (entry.action, json.loads(entry.details)) == ("webhook_receipts.pruned", {"count": 2})

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 import urllib.error
 import urllib.request
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,8 @@ from flask import Flask
 from logging_app import create_app
 from logging_app.cli import with_app
 from logging_app.config import ConfigError
-from voice import companion, scenarios
+from logging_app.db import transaction
+from voice import companion, scenarios, webhooks
 
 
 def register(main: click.Group) -> None:
@@ -26,6 +28,7 @@ def register(main: click.Group) -> None:
     if "simulate" in main.commands:
         return
     main.add_command(simulate)
+    main.add_command(webhooks_group)
     original = main.commands["serve"]
     main.add_command(_serve_with_simulator(original), "serve")
 
@@ -108,3 +111,22 @@ def _check_reachable(url: str) -> None:
     except OSError as exc:
         click.echo(f"ordophone: error: Ordophone does not answer at {url} ({exc})", err=True)
         sys.exit(1)
+
+
+@click.group("webhooks")
+def webhooks_group() -> None:
+    """Maintenance of what the telephony webhooks store."""
+
+
+@webhooks_group.command("prune")
+@click.option(
+    "--older-than-hours", type=click.IntRange(min=0), default=24, show_default=True,
+    help="Delete the receipts of webhooks received longer ago than this.",
+)  # fmt: skip
+@with_app
+def prune(app: Flask, older_than_hours: int) -> None:
+    """Delete old webhook receipts (the stored answers that make Twilio's retries safe);
+    safe to run every minute, as cron does with `records sweep`."""
+    with transaction(app) as db:
+        count = webhooks.prune_receipts(db, timedelta(hours=older_than_hours))
+    click.echo(f"{count} webhook receipt(s) deleted.")

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from flask import Blueprint, Flask, Response, current_app, request
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
 from logging_app import audit
+from logging_app.clock import now
 from logging_app.config import Settings
 from logging_app.db import session, transaction
 from logging_app.models import TransmissionAttempt, WebhookReceipt
@@ -110,6 +112,23 @@ def _respond(work: Callable[[Session], Reply]) -> Response:
 
 def _receipt(db: Session, token: str) -> WebhookReceipt | None:
     return db.scalars(select(WebhookReceipt).where(WebhookReceipt.token == token)).first()
+
+
+# How long a receipt is kept. Twilio retries a webhook within its 15 s; a day leaves room to
+# diagnose a call. The answers stored hold what the caller heard (a patient's initials, the
+# exam), so they are not kept longer than that.
+RECEIPT_RETENTION = timedelta(hours=24)
+
+
+def prune_receipts(db: Session, older_than: timedelta = RECEIPT_RETENTION) -> int:
+    """Delete the receipts of webhooks received more than ``older_than`` ago; how many."""
+    deleted = db.execute(
+        delete(WebhookReceipt).where(WebhookReceipt.received_at < now() - older_than)
+    )
+    count: int = deleted.rowcount  # type: ignore[attr-defined]
+    if count:
+        audit.record(db, "system:prune", "webhook_receipts.pruned", details={"count": count})
+    return count
 
 
 def _after_response(app: Flask, effects: list[flow.Effect]) -> Callable[[], None]:
