@@ -80,6 +80,18 @@ def sign_in(db: Session, username: str, password: str, address: str) -> SignIn:
     return SignIn(user)
 
 
+def reconfirm(db: Session, user: User, password: str, address: str) -> SignIn:
+    """The signed-in ``user`` types their password again before an act that needs it (the
+    read-back confirmation). A wrong one counts toward the account's lockout as a failed
+    sign-in does, so a borrowed session cannot be used to guess the password."""
+    if user.locked_until is not None and user.locked_until > now():
+        return SignIn(None, "locked")
+    if check_secret(user.password_hash, password):
+        user.failed_logins = 0
+        return SignIn(user)
+    return _failed(db, user, address, "wrong_password_at_reconfirmation")
+
+
 def _failed(db: Session, user: User | None, address: str, reason: str) -> SignIn:
     at = now()
     db.execute(delete(LoginAttempt).where(LoginAttempt.at < at - KEEP_ATTEMPTS))

@@ -115,6 +115,36 @@ def test_a_read_back_confirmed_afterwards_makes_version_two(line: PhoneLine) -> 
         assert "auth.reconfirm_failed" in actions and "attempt.read_back_confirmed" in actions
 
 
+def test_wrong_passwords_at_confirmation_lock_the_account_and_end_the_session(
+    line: PhoneLine,
+) -> None:
+    """A borrowed session cannot guess the password: the confirmation's failures count toward
+    the account's lockout as sign-in failures do, and the lock ends the session."""
+    _physician_answers(line, read_back_key="2")
+    number = _ready_order(line)
+    client = _signed_in(line)
+    _call(line, client, number)
+    token = csrf_token(client, f"/orders/{number}")
+    for _ in range(4):
+        wrong = client.post(
+            f"/orders/{number}/confirm", data={"csrf_token": token, "password": "not it"}
+        )
+        assert wrong.status_code == 400
+    locked = client.post(
+        f"/orders/{number}/confirm", data={"csrf_token": token, "password": "not it"}
+    )
+    assert locked.status_code == 303 and locked.headers["Location"].endswith("/login")
+    page = client.get("/login").get_data(as_text=True)
+    assert "ce compte est verrouillé" in html.unescape(page)
+    assert client.get(f"/orders/{number}").status_code == 302  # signed out
+    with line.inspect() as db:
+        order = db.scalars(select(Order).where(Order.number == number)).one()
+        assert order.status == "awaiting_confirmation"
+        actions = db.scalars(select(AuditEntry.action)).all()
+        assert actions.count("auth.reconfirm_failed") == 5
+        assert "auth.locked" in actions and "user.sessions_ended" in actions
+
+
 def test_the_call_page_follows_the_call_with_a_refresh_link(line: PhoneLine) -> None:
     _physician_answers(line, read_back_key="1")
     number = _ready_order(line)

@@ -20,9 +20,8 @@ from sqlalchemy.orm import Session
 from wtforms import Field
 from wtforms.form import BaseForm
 
-from logging_app import audit, db, orders, records, service_directory, transmissions
+from logging_app import accounts, audit, db, orders, records, service_directory, transmissions
 from logging_app.accounts import actor_of
-from logging_app.credentials import check_secret
 from logging_app.models import Order, User
 from logging_app.portal.access import current_user, visible_orders
 from logging_app.portal.forms import (
@@ -247,10 +246,24 @@ def confirm(number: str) -> ResponseReturnValue:
     order = own_order(database, number)
     user = _physician_user()
     form = ConfirmReadBackForm()
-    if form.validate() and not check_secret(user.password_hash, form.password.data):
-        audit.record(database, actor_of(user), "auth.reconfirm_failed", "order", order.number)
-        database.commit()
-        form.password.errors = [_("Wrong password.")]
+    if form.validate():
+        address = request.remote_addr or "unknown"
+        checked = accounts.reconfirm(database, user, form.password.data, address)
+        if checked.user is None:
+            audit.record(database, actor_of(user), "auth.reconfirm_failed", "order", order.number)
+            if checked.refusal == "locked":  # the session ends with the account's access
+                accounts.end_sessions(database, actor_of(user), user)
+                database.commit()
+                flash(
+                    _(
+                        "Too many failed attempts: this account is locked for %(minutes)d minutes.",
+                        minutes=accounts.LOCK_MINUTES,
+                    ),
+                    "error",
+                )
+                return redirect(url_for("auth.login")), 303
+            database.commit()
+            form.password.errors = [_("Wrong password.")]
     if form.errors:
         return _order_page(order, confirm_form=form)
     attempt = next((a for a in order.attempts if a.outcome == "awaiting_confirmation"), None)
