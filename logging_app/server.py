@@ -24,6 +24,9 @@ def gunicorn_options(host: str, port: int, workers: int) -> dict[str, Any]:
         "preload_app": False,
         "timeout": 30,
         "graceful_timeout": 10,
+        # gunicorn's control socket (for gunicornc) lives at one path per user: several
+        # servers on a machine (tests, the benchmark's baseline) would share it. Unused here.
+        "control_socket_disable": True,
         "accesslog": "-",
         # Never log query strings: URLs carry no patient data, but keep it that way.
         "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms',
