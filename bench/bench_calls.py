@@ -108,7 +108,7 @@ def one_run(
         # Retries the connection overrides asked for (the killed worker's webhooks).
         "webhooks_retried": sum(1 for e in seen if e.retry),
         "webhooks_per_s": round(len(answered) / wall, 1),
-        "steady_webhooks_per_s": _steady(seen, starts, concurrency),
+        "steady_webhooks_per_s": load.steady_rate(seen, starts, concurrency),
         "latency": percentiles([e.seconds for e in answered]),
         "slowest_paths": slowest_paths(answered),
         # CPU seconds: the server's (master and workers, start-up included) and the
@@ -208,16 +208,9 @@ def bare_throughput(folder: Path, calls: int, concurrency: int) -> dict[str, Any
         "wall_s": round(wall, 2),
         "webhooks": len(answered),
         "webhooks_per_s": round(len(answered) / wall, 1),
-        "steady_webhooks_per_s": _steady(answered, starts, concurrency),
+        "steady_webhooks_per_s": load.steady_rate(answered, starts, concurrency),
         "latency": percentiles([e.seconds for e in answered]),
     }
-
-
-def _steady(exchanges: list[Exchange], starts: list[float], concurrency: int) -> float | None:
-    """The throughput with ``concurrency`` calls in progress (None for too few calls)."""
-    if len(starts) <= concurrency:
-        return None
-    return round(load.steady_rate(exchanges, starts, concurrency), 1)
 
 
 def run(

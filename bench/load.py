@@ -363,13 +363,14 @@ def order_count(app: Flask) -> int:
         return len(db.scalars(select(Order.id)).all())
 
 
-def steady_rate(exchanges: list[Exchange], starts: list[float], concurrency: int) -> float:
+def steady_rate(exchanges: list[Exchange], starts: list[float], concurrency: int) -> float | None:
     """Answered webhooks per second while ``concurrency`` calls were in progress: from the
     start of the ``concurrency``-th call to the start of the last one (before, calls were
-    still being added; after, fewer and fewer remain)."""
+    still being added; after, fewer and fewer remain). None if there were too few calls to
+    have such a time."""
     ordered = sorted(starts)
     if len(ordered) <= concurrency:
-        raise ValueError("a steady state needs more calls than the concurrency")
+        return None
     begin, end = ordered[concurrency - 1], ordered[-1]
     answered = sum(1 for e in exchanges if e.status != 0 and begin <= e.finished < end)
-    return answered / (end - begin)
+    return round(answered / (end - begin), 1)

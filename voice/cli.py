@@ -20,7 +20,7 @@ from logging_app import create_app
 from logging_app.cli import with_app
 from logging_app.config import ConfigError
 from logging_app.db import transaction
-from voice import companion, scenarios, webhooks
+from voice import companion, scenarios
 
 
 def register(main: click.Group) -> None:
@@ -127,6 +127,8 @@ def webhooks_group() -> None:
 def prune(app: Flask, older_than_hours: int) -> None:
     """Delete old webhook receipts (the stored answers that make Twilio's retries safe);
     safe to run every minute, as cron does with `records sweep`."""
+    from voice.webhooks import prune_receipts  # the webhooks' code, only for this command
+
     with transaction(app) as db:
-        count = webhooks.prune_receipts(db, timedelta(hours=older_than_hours))
+        count = prune_receipts(db, timedelta(hours=older_than_hours))
     click.echo(f"{count} webhook receipt(s) deleted.")

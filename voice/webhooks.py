@@ -103,10 +103,10 @@ def _respond(work: Callable[[Session], Reply]) -> Response:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     first: list[flow.Effect] = [e for e in reply.effects if isinstance(e, flow.BeforeAnswer)]
     later = [e for e in reply.effects if not isinstance(e, flow.BeforeAnswer)]
-    _after_response(app, first)()
+    _run_effects(app, first)
     response = _response(reply.body, reply.status)
     if later:
-        response.call_on_close(_after_response(app, later))
+        response.call_on_close(lambda: _run_effects(app, later))
     return response
 
 
@@ -131,21 +131,17 @@ def prune_receipts(db: Session, older_than: timedelta = RECEIPT_RETENTION) -> in
     return count
 
 
-def _after_response(app: Flask, effects: list[flow.Effect]) -> Callable[[], None]:
-    """The REST work of a webhook, run by the server once the answer is sent (Twilio waits
-    for no REST request but a ``BeforeAnswer``). Each effect's failure is logged and the next
-    still runs; state is in the database, so what a dying worker leaves undone is found again
-    (the records sweep, the waiting physician's timeout)."""
-
-    def run() -> None:
-        with app.app_context():
-            for effect in effects:
-                try:
-                    effect(app)
-                except Exception:
-                    app.logger.exception("work after a webhook failed")
-
-    return run
+def _run_effects(app: Flask, effects: list[flow.Effect]) -> None:
+    """The REST work of a webhook, which the server runs once the answer is sent (Twilio
+    waits for no REST request but a ``BeforeAnswer``). Each effect's failure is logged and
+    the next still runs; state is in the database, so what a dying worker leaves undone is
+    found again (the records sweep, the waiting physician's timeout)."""
+    with app.app_context():
+        for effect in effects:
+            try:
+                effect(app)
+            except Exception:
+                app.logger.exception("work after a webhook failed")
 
 
 def _response(body: str, status: int) -> Response:
