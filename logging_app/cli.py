@@ -10,7 +10,9 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import update_wrapper
@@ -338,6 +340,19 @@ def records_sweep(app: Flask) -> None:
     wait = app.config["ORDOPHONE"].record_wait_seconds
     made = records.sweep(app, actor(), wait_seconds=wait)
     click.echo(f"{made} record version(s) issued.")
+
+
+@records_group.command("render")
+@with_app
+def records_render(app: Flask) -> None:
+    """Issue each record as soon as it is due, until stopped (Ctrl-C, SIGTERM). `ordophone
+    serve` runs it beside its workers; it runs at a lower CPU priority than they do."""
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    os.nice(records.RENDERER_NICENESS)
+    app.logger.info("records renderer started")
+    records.render_forever(app, stop)
 
 
 def run() -> None:

@@ -8,8 +8,9 @@ right on every backend.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -48,7 +49,51 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+class _QueuedConnection(sqlite3.Connection):
+    """A SQLite connection whose transactions wait their turn in the kernel: an exclusive
+    ``flock`` on a file beside the database, taken before ``BEGIN IMMEDIATE`` and given up
+    at commit or rollback. The kernel wakes the next writer the moment the lock is free,
+    where SQLite's busy handler, or our own retries, sleep and try again (under load: the
+    write lock idle between sleepers, and CPU spent polling). A dying process's turn ends
+    with it. In-memory databases have no such file and no queue."""
+
+    queue_fd: int | None = None
+    _in_turn = False
+
+    def take_turn(self) -> None:
+        if self.queue_fd is not None and not self._in_turn:
+            fcntl.flock(self.queue_fd, fcntl.LOCK_EX)  # the GIL is released while waiting
+            self._in_turn = True
+
+    def _end_turn(self) -> None:
+        if self._in_turn:
+            self._in_turn = False
+            assert self.queue_fd is not None
+            fcntl.flock(self.queue_fd, fcntl.LOCK_UN)
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self._end_turn()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self._end_turn()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._end_turn()
+            if self.queue_fd is not None:
+                os.close(self.queue_fd)
+                self.queue_fd = None
+
+
+def _configure_sqlite(engine: Engine, queue_path: str | None) -> None:
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
@@ -57,63 +102,91 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+        if queue_path is not None:
+            dbapi_connection.queue_fd = os.open(queue_path, os.O_RDWR | os.O_CREAT, 0o600)
 
     @event.listens_for(engine, "begin")
     def on_begin(connection: Any) -> None:
-        _begin_immediate(connection.connection.driver_connection)
+        dbapi_connection: _QueuedConnection = connection.connection.driver_connection
+        if connection.get_execution_options().get(READ_FIRST):
+            dbapi_connection.execute("BEGIN")  # a snapshot; no write lock, no turn
+            return
+        dbapi_connection.take_turn()
+        dbapi_connection.execute("BEGIN IMMEDIATE")
 
 
-# Waiting for SQLite's write lock. SQLite's own busy handler (the connection's timeout) sleeps
-# 50 to 100 ms between tries once a wait passes 100 ms, so under load a writer slept long
-# after the lock was free (webhook p99 in seconds). Trying again every 2 ms or less hands the
-# lock on at once.
+# How long a transaction waits for SQLite's write lock held by a writer outside the queue
+# (the sqlite3 shell, a backup): SQLite's own busy handler.
 WRITE_LOCK_TIMEOUT_S = 30.0
-_FIRST_PAUSE_S, _LONGEST_PAUSE_S = 0.0002, 0.002
 
 
-def _begin_immediate(dbapi_connection: sqlite3.Connection) -> None:
-    """``BEGIN IMMEDIATE`` (the write lock at once), tried again until it is free."""
-    deadline = time.monotonic() + WRITE_LOCK_TIMEOUT_S
-    pause = _FIRST_PAUSE_S
-    dbapi_connection.execute("PRAGMA busy_timeout=0")  # this wait is ours
-    try:
-        while True:
-            try:
-                dbapi_connection.execute("BEGIN IMMEDIATE")
-                return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() > deadline:
-                    raise
-            time.sleep(pause)
-            pause = min(pause * 2, _LONGEST_PAUSE_S)
-    finally:  # the rare other waits (a checkpoint, recovery) are SQLite's
-        dbapi_connection.execute(f"PRAGMA busy_timeout={int(WRITE_LOCK_TIMEOUT_S * 1000)}")
+# A transaction that begins as a reader (``read_first``).
+READ_FIRST = "ordophone_read_first"
+
+
+class WriteNeeded(Exception):
+    """A transaction begun as a reader is about to write or lock: nothing was written; run
+    its work again in an ordinary transaction."""
+
+
+def read_first(db: Session) -> None:
+    """Begin ``db``'s transaction as a reader, for work that nearly always only reads (the
+    wait music's poll): on SQLite no write lock and no turn in the writers' queue, so it
+    waits for no writer and no writer waits for it. Its first write or row lock raises
+    ``WriteNeeded`` before the statement runs."""
+    db.connection(execution_options={READ_FIRST: True})
+
+
+def _refuse_writes_when_reading(connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+    if connection.get_execution_options().get(READ_FIRST) and (
+        statement.lstrip()[:6].upper() != "SELECT" or "FOR UPDATE" in statement
+    ):
+        raise WriteNeeded(statement.split(None, 1)[0])
 
 
 def make_engine(database_url: str) -> Engine:
     """Create the engine for ``database_url`` with the settings each backend needs."""
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
-        engine = create_engine(url, connect_args={"timeout": WRITE_LOCK_TIMEOUT_S})
-        _configure_sqlite(engine)
-        return engine
-    # Per worker process (4 threads): 5 connections kept, 10 more under a burst; a webhook
-    # gives up after 10 s without a connection, inside Twilio's 15 s; a connection is
-    # pinged before use, so a database restart costs a ping, not a webhook.
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, pool_timeout=10)
+        engine = create_engine(
+            url, connect_args={"timeout": WRITE_LOCK_TIMEOUT_S, "factory": _QueuedConnection}
+        )
+        database = url.database
+        in_memory = not database or database == ":memory:" or database.startswith("file::memory:")
+        _configure_sqlite(engine, None if in_memory else f"{database}-writers")
+    else:
+        # Per worker process (4 threads): 5 connections kept, 10 more under a burst; a
+        # webhook gives up after 10 s without a connection, inside Twilio's 15 s; a
+        # connection is pinged before use, so a database restart costs a ping, not a webhook.
+        engine = create_engine(
+            url, pool_pre_ping=True, pool_size=5, max_overflow=10, pool_timeout=10
+        )
+    event.listen(engine, "before_cursor_execute", _refuse_writes_when_reading)
+    return engine
 
 
 def init_app(app: Flask, database_url: str) -> None:
     """Attach an engine and a session factory to ``app``; close sessions at teardown."""
     engine = make_engine(database_url)
     app.extensions["ordophone.engine"] = engine
-    app.extensions["ordophone.sessionmaker"] = sessionmaker(engine, expire_on_commit=False)
+    factory = sessionmaker(engine, expire_on_commit=False)
+    app.extensions["ordophone.sessionmaker"] = factory
+    event.listen(factory, "after_flush", _note_flush)
 
     @app.teardown_appcontext
     def close_session(_exc: BaseException | None) -> None:
         session: Session | None = g.pop("db_session", None)
         if session is not None:
             session.close()
+
+
+def _note_flush(db: Session, _context: Any) -> None:
+    db.info["wrote"] = True
+
+
+def db_wrote(db: Session) -> bool:
+    """Whether ``db`` has written anything since it opened, or holds changes to write."""
+    return bool(db.info.get("wrote") or db.new or db.dirty or db.deleted)
 
 
 def engine_of(app: Flask) -> Engine:

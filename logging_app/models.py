@@ -176,6 +176,7 @@ class Order(Base):
 
 _ACTIVE = text("outcome IS NULL")
 _SUCCESS = text(f"outcome IN {SUCCESSFUL_OUTCOMES!r}")
+_RECORD_DUE = text("record_due_at IS NOT NULL")
 
 
 class TransmissionAttempt(Base):
@@ -195,6 +196,10 @@ class TransmissionAttempt(Base):
     read_back_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set when the real-time transcription reports that it stopped (the transcript is whole).
     transcript_complete_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the records renderer should next look at this attempt's written record: set with
+    # whatever may call for a first or new version (the attempt succeeding, the read-back
+    # confirmed, the recording or transcript complete), cleared once nothing more is due.
+    record_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     order: Mapped[Order] = relationship(back_populates="attempts")
     service: Mapped[ImagingService] = relationship()
@@ -219,6 +224,13 @@ class TransmissionAttempt(Base):
             unique=True,
             sqlite_where=_SUCCESS,
             postgresql_where=_SUCCESS,
+        ),
+        # The renderer's queue: only the attempts with something due are in it.
+        Index(
+            "ix_attempt_record_due",
+            "record_due_at",
+            sqlite_where=_RECORD_DUE,
+            postgresql_where=_RECORD_DUE,
         ),
     )
 

@@ -13,10 +13,11 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime, timedelta
+from threading import Event
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -265,6 +266,76 @@ def _insert_version(
         {"version": content["version"], "content_sha256": digest},
     )
     return copies
+
+
+# The records renderer: ``ordophone serve`` runs it beside the web workers, in a process of
+# its own at a lower CPU priority, so that rendering never slows a webhook.
+RENDERER_ACTOR = "system:records"
+RENDER_BATCH = 20
+RENDER_RETRY = timedelta(minutes=1)  # after a record failed to render
+RENDERER_NICENESS = 10
+
+
+def render_due(app: Flask, actor: str, *, wait_seconds: int) -> int:
+    """Issue what the attempts marked due call for (``TransmissionAttempt.record_due_at``),
+    oldest first, a batch at most; returns how many versions were made. An attempt whose
+    recording or transcript is still to come is looked at again when its wait ends; one
+    with nothing more to issue leaves the queue, unless it was marked again meanwhile."""
+    with transaction(app) as db:
+        due = db.execute(
+            select(TransmissionAttempt.id, TransmissionAttempt.record_due_at)
+            .where(TransmissionAttempt.record_due_at <= now())
+            .order_by(TransmissionAttempt.record_due_at)
+            .limit(RENDER_BATCH)
+        ).all()
+    made = 0
+    for attempt_id, marked_at in due:
+        try:
+            if issue_record(app, attempt_id, actor, wait_seconds=wait_seconds):
+                made += 1
+            with transaction(app) as db:
+                again = _still_waiting(
+                    db, db.get_one(TransmissionAttempt, attempt_id), wait_seconds
+                )
+        except Exception:
+            app.logger.exception("record of attempt %s not issued; trying again", attempt_id)
+            again = now() + RENDER_RETRY
+        with transaction(app) as db:
+            db.execute(
+                update(TransmissionAttempt)
+                .where(
+                    TransmissionAttempt.id == attempt_id,
+                    TransmissionAttempt.record_due_at == marked_at,
+                )
+                .values(record_due_at=again)
+            )
+    return made
+
+
+def _still_waiting(db: Session, attempt: TransmissionAttempt, wait_seconds: int) -> datetime | None:
+    """When to look again at a record whose material may still come: the end of the wait."""
+    if attempt.outcome not in SUCCESSFUL_OUTCOMES or attempt.ended_at is None:
+        return None
+    if is_complete(db, attempt):
+        return None
+    until = attempt.ended_at + timedelta(seconds=wait_seconds)
+    return until if until > now() else None
+
+
+def render_forever(app: Flask, stop: Event, *, poll_seconds: float = 0.5) -> None:
+    """The renderer's loop, until ``stop`` is set: each due record as soon as it is due
+    (within ``poll_seconds``). A failure (the database away) is logged and the loop goes
+    on; what was due stays due."""
+    wait = app.config["ORDOPHONE"].record_wait_seconds
+    while not stop.is_set():
+        try:
+            with app.app_context():  # the app's clock
+                made = render_due(app, RENDERER_ACTOR, wait_seconds=wait)
+        except Exception:
+            app.logger.exception("the records renderer failed; trying again")
+            made = 0
+        if made < RENDER_BATCH:
+            stop.wait(poll_seconds)
 
 
 def sweep(app: Flask, actor: str, *, wait_seconds: int) -> int:

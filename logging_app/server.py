@@ -1,5 +1,5 @@
 """``ordophone serve``: gunicorn with several workers, each building its own app (and so its
-own database engine and connection pool) after the fork.
+own database engine and connection pool) after the fork, and the records renderer.
 
 ``gunicorn_options`` is the one place the server's settings live; the load benchmark serves
 its bare baseline endpoint with the same settings.
@@ -7,6 +7,8 @@ its bare baseline endpoint with the same settings.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -56,7 +58,20 @@ def _ordophone() -> Flask:
 
 
 def run_server(host: str, port: int, workers: int) -> None:
+    """gunicorn's workers, and beside them the records renderer (``ordophone records
+    render``), stopped with the server."""
     from logging_app import preload
 
-    preload()  # the code, once, in the master; each worker makes its own app and engine
-    WSGIServer(_ordophone, gunicorn_options(host, port, workers)).run()
+    renderer = subprocess.Popen(
+        [sys.executable, "-c", "from logging_app.cli import main; main()", "records", "render"]
+    )
+    try:
+        preload()  # the code, once, in the master; each worker makes its own app and engine
+        WSGIServer(_ordophone, gunicorn_options(host, port, workers)).run()
+    finally:
+        renderer.terminate()
+        try:
+            renderer.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            renderer.kill()
+            renderer.wait()

@@ -119,6 +119,7 @@ def end_attempt(db: Session, attempt: TransmissionAttempt, outcome: str, actor: 
     order = attempt.order
     if outcome in SUCCESSFUL_OUTCOMES:
         order.status = outcome
+        record_due(attempt)
     elif order.status == "in_transmission":
         order.status = "ready"
     db.flush()
@@ -149,12 +150,19 @@ def confirm_read_back(db: Session, attempt: TransmissionAttempt, actor: str) -> 
     attempt.read_back_confirmed_at = now()
     attempt.outcome = "transmitted"
     attempt.order.status = "transmitted"
+    record_due(attempt)
     db.flush()
     audit.record(
         db, actor, "attempt.read_back_confirmed", "order", attempt.order.number,
         {"attempt": attempt.id},
     )  # fmt: skip
     return True
+
+
+def record_due(attempt: TransmissionAttempt) -> None:
+    """The attempt's written record may now need its first or a new version: the records
+    renderer (``records.render_due``) looks at it next, in this transaction's commit."""
+    attempt.record_due_at = now()
 
 
 def professional_confirmation(attempt: TransmissionAttempt) -> Confirmation | None:

@@ -5,6 +5,7 @@ TWILIO_API_BASE_URL says so)."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -12,13 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 from werkzeug.wsgi import ClosingIterator
 
-from logging_app import create_app, schema
+from logging_app import create_app, records, schema
+from logging_app.clock import now
 from logging_app.db import engine_of, transaction
 from logging_app.demo import seed_if_empty
+from logging_app.models import TransmissionAttempt
 from tests.conftest import app_overrides
 from voice import scenarios
 from voice.simulator import Simulator
@@ -90,11 +93,21 @@ class PhoneLine:
         return log, scenarios.settle(self.app, number)
 
     def wait_idle(self) -> None:
-        """Every call over, every callback answered, and the server's work after its answers
-        done (twice: that work may fire a last callback)."""
+        """Every call over, every callback answered, the server's work after its answers
+        done (twice: that work may fire a last callback), and every record then due issued
+        by the renderer."""
         for _ in range(2):
             self.sim.wait_idle(timeout=15)
             self.switchboard.wait_idle(timeout=15)
+        deadline = time.monotonic() + 15
+        while self._records_due():
+            assert time.monotonic() < deadline, "records renderer still busy"
+            time.sleep(0.02)
+
+    def _records_due(self) -> bool:
+        with transaction(self.app) as db:
+            due = select(TransmissionAttempt.id).where(TransmissionAttempt.record_due_at <= now())
+            return db.scalars(due).first() is not None
 
     @contextmanager
     def inspect(self) -> Iterator[Session]:
@@ -128,9 +141,17 @@ def open_line(
     with transaction(app) as db:
         seed_if_empty(db, "test")
     switchboard.app = app
+    # The records renderer, as ``ordophone serve`` runs it beside its workers.
+    stop_renderer = threading.Event()
+    renderer = threading.Thread(
+        target=records.render_forever, args=(app, stop_renderer), kwargs={"poll_seconds": 0.02}
+    )
+    renderer.start()
     try:
         yield PhoneLine(app, sim, served, switchboard)
     finally:
+        stop_renderer.set()
+        renderer.join()
         sim.stop()
         served.stop()
         engine_of(app).dispose()

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from logging_app.models import CallLeg, Confirmation, Order, TransmissionAttempt
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, row_counts
 from tests.webhook_client import Webhooks, World, make_world, place_leg, spoken, twiml
 
 
@@ -128,10 +128,20 @@ def test_a_call_to_the_service_never_placed_ends_the_wait_as_not_transmitted(
     hooks = Webhooks(client, app)
     clock.current = db.get_one(TransmissionAttempt, attempt_id).started_at
     clock.advance(seconds=20)
-    hooks.post(f"/voice/wait?attempt={attempt_id}", {"CallSid": physician_sid})
+    counts = row_counts(db)
+    poll = {"CallSid": physician_sid}
+    hooks.post(f"/voice/wait?attempt={attempt_id}", poll, idempotency_token="poll-1")
     assert _outcome(db, attempt_id) == (None, "in_transmission")  # the call may still come
+    assert row_counts(db) == counts  # a poll that changed nothing keeps no receipt either
     clock.advance(seconds=15)
-    wait = twiml(hooks.post(f"/voice/wait?attempt={attempt_id}", {"CallSid": physician_sid}))
+    wait = twiml(hooks.post(f"/voice/wait?attempt={attempt_id}", poll, idempotency_token="poll-2"))
     assert {child.tag for child in wait} <= {"Say", "Play", "Pause", "Redirect"}
     assert _outcome(db, attempt_id) == ("failed", "ready")
     assert _step(db, physician_sid) == "not_transmitted"
+    # The poll that ended the attempt (as a writer, after beginning as a reader) keeps its
+    # answer: a retry of it gets the same TwiML and changes nothing.
+    assert row_counts(db)["webhook_receipts"] == counts["webhook_receipts"] + 1
+    after = row_counts(db)
+    again = twiml(hooks.post(f"/voice/wait?attempt={attempt_id}", poll, idempotency_token="poll-2"))
+    assert spoken(again) == spoken(wait)
+    assert row_counts(db) == after

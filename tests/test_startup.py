@@ -16,14 +16,17 @@ import pytest
 from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select, update
 from sqlalchemy.orm import Session
 
-from logging_app import create_app
+from logging_app import create_app, records
 from logging_app.cli import main
+from logging_app.clock import now
 from logging_app.config import ConfigError
-from logging_app.db import engine_of
+from logging_app.db import engine_of, transaction
+from logging_app.models import AuditEntry, TransmissionAttempt
 from tests.conftest import row_counts
+from tests.test_written_record import arrange_transmission
 
 
 def test_defaults_need_no_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -124,7 +127,14 @@ def _free_port() -> int:
             return port
 
 
-def test_serve_runs_a_production_server(tmp_path: Path, cli_env: dict[str, str]) -> None:
+def test_serve_runs_a_production_server(
+    tmp_path: Path, app: Flask, db: Session, cli_env: dict[str, str]
+) -> None:
+    """gunicorn's workers answer, and beside them the records renderer issues a record that
+    is due; stopping the server stops the renderer."""
+    arrange_transmission(app)
+    with transaction(app) as session:
+        session.execute(update(TransmissionAttempt).values(record_due_at=now()))
     port = _free_port()
     ordophone = Path(sys.executable).parent / "ordophone"
     log = (tmp_path / "serve.log").open("wb")
@@ -148,7 +158,26 @@ def test_serve_runs_a_production_server(tmp_path: Path, cli_env: dict[str, str])
                 time.sleep(0.1)
         assert "Ordophone" in body, (tmp_path / "serve.log").read_text()
         assert "gunicorn" in headers.get("Server", "")
+        renderers = [pid for pid in _children(server.pid) if "render" in _command_line(pid)]
+        assert len(renderers) == 1
+        while time.monotonic() < deadline and not row_counts(db)["written_records"]:
+            time.sleep(0.1)
+        assert row_counts(db)["written_records"] == 2, (tmp_path / "serve.log").read_text()
+        entry = db.scalars(select(AuditEntry).where(AuditEntry.action == "record.created")).one()
+        assert entry.actor == records.RENDERER_ACTOR
     finally:
         server.terminate()
         server.wait(timeout=20)
         log.close()
+    assert not Path(f"/proc/{renderers[0]}").exists() or _command_line(renderers[0]) == ""
+
+
+def _children(pid: int) -> list[int]:
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def _command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""

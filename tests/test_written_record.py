@@ -18,7 +18,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import Session
 
-from logging_app import directory, orders, records
+from logging_app import directory, orders, records, transmissions
 from logging_app.cli import main
 from logging_app.db import transaction
 from logging_app.demo import DEMO_PHYSICIAN, DEMO_SERVICE, demo_order_form
@@ -31,6 +31,7 @@ from logging_app.models import (
     TransmissionAttempt,
     WrittenRecord,
 )
+from tests.conftest import FakeClock
 
 T0 = datetime(2026, 11, 20, 14, 0, tzinfo=UTC)
 CONVERSATION = [
@@ -152,6 +153,44 @@ def test_record_waits_for_the_transcript_until_the_wait_is_over(app: Flask, db: 
     assert issue(app, wait_seconds=10**9) == []
     assert db.scalar(select(func.count()).select_from(WrittenRecord)) == 0
     assert len(issue(app, wait_seconds=60)) == 2  # ended long ago: the wait is over
+
+
+def _due_at(db: Session) -> datetime | None:
+    db.expire_all()
+    return db.scalars(select(TransmissionAttempt.record_due_at)).one()
+
+
+def test_the_renderer_issues_what_is_due_then_the_attempt_leaves_its_queue(
+    app: Flask, db: Session, clock: FakeClock
+) -> None:
+    with app.app_context():  # the app's clock, as in the renderer
+        arrange_transmission(app)
+        clock.current = T0 + timedelta(seconds=170)
+        with transaction(app) as session:
+            transmissions.record_due(session.scalars(select(TransmissionAttempt)).one())
+        assert records.render_due(app, "test", wait_seconds=600) == 1
+        assert db.scalar(select(func.count()).select_from(WrittenRecord)) == 2
+        assert _due_at(db) is None
+        assert records.render_due(app, "test", wait_seconds=600) == 0
+
+
+def test_the_renderer_waits_for_the_material_until_the_wait_is_over(
+    app: Flask, db: Session, clock: FakeClock
+) -> None:
+    """The transcript never comes: the attempt is looked at again when the wait ends."""
+    with app.app_context():  # the app's clock, as in the renderer
+        arrange_transmission(app, complete=False)
+        clock.current = T0 + timedelta(seconds=160)  # the attempt ended now
+        with transaction(app) as session:
+            transmissions.record_due(session.scalars(select(TransmissionAttempt)).one())
+        assert records.render_due(app, "test", wait_seconds=600) == 0
+        assert _due_at(db) == T0 + timedelta(seconds=760)
+        clock.advance(seconds=599)
+        assert records.render_due(app, "test", wait_seconds=600) == 0
+        assert db.scalar(select(func.count()).select_from(WrittenRecord)) == 0
+        clock.advance(seconds=2)
+        assert records.render_due(app, "test", wait_seconds=600) == 1
+        assert _due_at(db) is None
 
 
 def test_issuing_again_with_nothing_new_makes_nothing(app: Flask, db: Session) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from logging_app import records, transmissions
+from logging_app import transmissions
 from logging_app.config import Settings
 from logging_app.models import CallLeg, TransmissionAttempt
 from voice import flow
@@ -131,21 +131,7 @@ def conversation_over(
     if not transmissions.end_attempt(db, attempt, "awaiting_confirmation", actor):
         return []
     assert attempt.physician_call_sid is not None
-    return [issue_record(attempt.id), stop_transcription(attempt.id, attempt.physician_call_sid)]
-
-
-def issue_record(attempt_id: int) -> flow.Effect:
-    """Issue the written record (or its next version) if its material is now complete, once
-    the webhook has been answered (rendering takes longer than Twilio should wait). If the
-    worker dies first, ``ordophone records sweep`` issues it, as it does the records whose
-    recording never comes."""
-
-    def run(app: Flask) -> None:
-        settings: Settings = app.config["ORDOPHONE"]
-        wait = settings.record_wait_seconds
-        records.issue_record(app, attempt_id, "system:call", wait_seconds=wait)
-
-    return run
+    return [stop_transcription(attempt.id, attempt.physician_call_sid)]
 
 
 def transcription_name(attempt_id: int) -> str:

@@ -186,7 +186,7 @@ def recording_status(
     recording.duration_seconds = _int(form.get("RecordingDuration")) or recording.duration_seconds
     recording.channels = _int(form.get("RecordingChannels")) or recording.channels
     if recording.status in TERMINAL_RECORDING_STATUSES:
-        return [attempts.issue_record(attempt.id)]
+        transmissions.record_due(attempt)
     return []
 
 
@@ -203,7 +203,7 @@ def transcription_event(
     if form.get("TranscriptionEvent") == "transcription-stopped":
         if attempt.transcript_complete_at is None:
             attempt.transcript_complete_at = now()
-            return [attempts.issue_record(attempt.id)]
+            transmissions.record_due(attempt)
         return []
     if form.get("TranscriptionEvent") != "transcription-content":
         return []
@@ -244,8 +244,11 @@ def wait_message(
 ) -> tuple[str, list[flow.Effect]]:
     """What the waiting physician hears: where things stand at the service. Only Say, Play,
     Pause and Redirect are allowed here; the Redirect loops it."""
-    leg = attempts.leg_by_sid(db, attempt.physician_call_sid or "")
-    language = leg.language if leg is not None else attempt.order.physician.language
+    language = db.scalar(
+        select(CallLeg.language).where(CallLeg.call_sid == attempt.physician_call_sid)
+    )
+    if language is None:
+        language = attempt.order.physician.language
     effects = _sweep(db, settings, attempt)
     response = VoiceResponse()
     prompts.say(response, _where_things_stand(attempt, language), language)
@@ -272,13 +275,27 @@ def _sweep(db: Session, settings: Settings, attempt: TransmissionAttempt) -> lis
     the service's call is over and its callee never joined (they hung up on entering), or
     the call to the service was never placed (the worker placing it died after answering
     the physician)."""
-    if attempt.outcome is not None or attempt.connected_at is not None:
+    if not _sweeping(attempt):
+        return []
+    # Ending it: lock the attempt (first, as every writer does) and look again at what was
+    # read before the lock. A poll that began as a reader stops here and runs again as a
+    # writer (``db.WriteNeeded``).
+    db.expire_all()
+    attempts.lock_attempt(db, attempt.id)
+    if not _sweeping(attempt):
         return []
     legs = [leg for leg in attempt.legs if leg.role == "professional"]
     actor = "system:wait"
-    if not legs and now() - attempt.started_at > PLACING_TIMEOUT:
+    if not legs:
         return attempts.fail(db, settings, attempt, "failed", actor)
-    over = bool(legs) and all(leg.twilio_status in attempts.TERMINAL_CALL_STATUSES for leg in legs)
-    if not over:
-        return []
     return attempts.fail(db, settings, attempt, attempts.screening_outcome(attempt), actor)
+
+
+def _sweeping(attempt: TransmissionAttempt) -> bool:
+    """Whether the waiting physician's poll must end ``attempt`` (see ``_sweep``)."""
+    if attempt.outcome is not None or attempt.connected_at is not None:
+        return False
+    legs = [leg for leg in attempt.legs if leg.role == "professional"]
+    if not legs:
+        return now() - attempt.started_at > PLACING_TIMEOUT
+    return all(leg.twilio_status in attempts.TERMINAL_CALL_STATUSES for leg in legs)

@@ -256,8 +256,7 @@ def answer_read_back(ctx: Context) -> Next:
     number = prompts.spelled_digits(attempt.order.number)
     choice = flow.digits(ctx)
     if choice == "1":
-        if transmissions.confirm_read_back(ctx.db, attempt, _actor(ctx)):
-            ctx.effects.append(attempts.issue_record(attempt.id))
+        transmissions.confirm_read_back(ctx.db, attempt, _actor(ctx))
         return Next(None, (ctx.text("transmitted", number=number),))
     if choice == "2" or ctx.leg.step_tries + 1 >= flow.MAX_TRIES:
         return Next(None, (ctx.text("awaiting_confirmation", number=number),))

@@ -156,15 +156,15 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "transmitted": {
         "fr": "Merci. L'ordonnance {number} est transmise et la relecture est confirmée. "
-        "Le registre écrit est prêt. Au revoir.",
+        "Le registre écrit suivra dans le portail. Au revoir.",
         "en": "Thank you. Order {number} is transmitted and the read-back is confirmed. "
-        "The written record is ready. Goodbye.",
+        "The written record will follow in the portal. Goodbye.",
     },
     "awaiting_confirmation": {
         "fr": "L'ordonnance {number} a été transmise, mais la relecture n'est pas confirmée. "
-        "Confirmez-la dans le portail. Le registre écrit est prêt. Au revoir.",
+        "Confirmez-la dans le portail, où suivra le registre écrit. Au revoir.",
         "en": "Order {number} was transmitted, but the read-back is not confirmed. "
-        "Please confirm it in the portal. The written record is ready. Goodbye.",
+        "Please confirm it in the portal, where the written record will follow. Goodbye.",
     },
     "goodbye": {"fr": "Au revoir.", "en": "Goodbye."},
     "no_input": {"fr": "Je n'ai rien entendu.", "en": "I did not hear anything."},

@@ -21,7 +21,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from logging_app import audit
 from logging_app.clock import now
 from logging_app.config import Settings
-from logging_app.db import session, transaction
+from logging_app.db import WriteNeeded, db_wrote, read_first, session, transaction
 from logging_app.models import TransmissionAttempt, WebhookReceipt
 from voice import attempts, callbacks, flow, physician, portal_calls, professional, prompts
 from voice.flow import Context
@@ -72,19 +72,34 @@ def verify_signature() -> Response | None:
     return Response("Forbidden\n", status=403, mimetype="text/plain")
 
 
-def _respond(work: Callable[[Session], Reply]) -> Response:
+def _respond(work: Callable[[Session], Reply], *, reading: bool = False) -> Response:
     """Run ``work`` once per Twilio idempotency token, commit it with its receipt (one
     transaction, one disk sync), and answer; the REST work that follows runs once the
-    answer has been sent. A retried delivery gets the first answer and changes nothing."""
-    token = request.headers.get("I-Twilio-Idempotency-Token")
+    answer has been sent. A retried delivery gets the first answer and changes nothing.
+
+    ``reading``: ``work`` nearly always only reads, so its transaction begins as a reader
+    (``db.read_first``); if it must write after all, it runs again as a writer."""
     db = session()
+    if reading:
+        read_first(db)
+        try:
+            return _respond_once(db, work)
+        except WriteNeeded:
+            db.rollback()
+    return _respond_once(db, work)
+
+
+def _respond_once(db: Session, work: Callable[[Session], Reply]) -> Response:
+    token = request.headers.get("I-Twilio-Idempotency-Token")
     if token:
         seen = _receipt(db, token)
         if seen is not None:
             db.rollback()
             return _response(seen.body, seen.status_code)
     reply = work(db)
-    if token:
+    if token and (reply.effects or db_wrote(db)):
+        # Only what changed something needs its answer kept: a retry of a read (the wait
+        # music's poll, a stale or repeated request) reads again and changes nothing.
         db.add(
             WebhookReceipt(
                 token=token, path=request.path, status_code=reply.status, body=reply.body
@@ -300,13 +315,16 @@ def wait() -> Response:
     """The waiting physician hears where things stand (the conference's waitUrl)."""
 
     def work(db: Session) -> Reply:
-        attempt = _attempt(db, request.args)
+        text = request.args.get("attempt", "")
+        attempt = db.get(TransmissionAttempt, int(text)) if text.isdigit() else None
         if attempt is None:
             return Reply(_technical_error())
         twiml, effects = callbacks.wait_message(db, _settings(), attempt)
         return Reply(twiml, effects)
 
-    return _respond(work)
+    # A poll that nearly always only reads; the rare one that ends the attempt (the
+    # service's call is over) runs again as a writer, and then locks the attempt first.
+    return _respond(work, reading=True)
 
 
 @bp.post("/status/physician")
