@@ -31,6 +31,7 @@ from sqlalchemy import insert, select
 
 from bench import oracle
 from logging_app import create_app, orders, records, schema
+from logging_app.clock import now
 from logging_app.credentials import hash_pin
 from logging_app.db import engine_of, transaction
 from logging_app.demo import demo_order_form
@@ -78,10 +79,10 @@ class Server:
     log_path: Path
 
     def workers(self) -> list[int]:
-        """The worker processes' ids (the master's children)."""
-        pid = self.process.pid
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        return [int(child) for child in children]
+        """The worker processes' ids (the master's children but the records renderer)."""
+        tasks = Path(f"/proc/{self.process.pid}/task").glob("*/children")
+        children = [int(child) for task in tasks for child in task.read_text().split()]
+        return [child for child in children if b"records" not in _command_line(child)]
 
     def kill_worker(self) -> int:
         """SIGKILL one worker (gunicorn starts another); returns its pid."""
@@ -114,6 +115,13 @@ class Server:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+def _command_line(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
 
 
 def _spawn(command: list[str], env: dict[str, str], log_path: Path, port: int) -> Server:
@@ -323,17 +331,38 @@ class Verdict:
     tally: oracle.Tally
     records_by_sweep: int
     records: int
+    # The records renderer (idle CPU only) catching up once the calls are over: how long
+    # its backlog took, and the longest wait from an attempt's end to its first record.
+    renderer_backlog_s: float
+    record_lag_max_s: float | None
 
 
 def judge(app: Flask, calls: list[PlannedCall]) -> Verdict:
-    """The sweep that cron runs (wait 0: every due record now), then the oracle."""
+    """Once the calls are over and the records renderer has issued what was due, the sweep
+    that cron runs (wait 0: every record due now), then the oracle."""
     settle(app)
+    backlog = drain_renderer(app)
     made = records.sweep(app, "bench", wait_seconds=0)
     with transaction(app) as db:
         problems = oracle.check(db)
         counted = oracle.tally(db, {c.number: c.expected() for c in calls})
         total = oracle.record_count(db)
-    return Verdict(problems, counted, made, total)
+        lag = oracle.record_lag_max(db)
+    return Verdict(problems, counted, made, total, backlog, lag)
+
+
+def drain_renderer(app: Flask, timeout: float = 120.0) -> float:
+    """Wait until no attempt's record is due (``record_due_at`` past); the seconds waited."""
+    began = time.monotonic()
+    while time.monotonic() - began < timeout:
+        with transaction(app) as db:
+            due = db.scalars(
+                select(TransmissionAttempt.id).where(TransmissionAttempt.record_due_at <= now())
+            ).first()
+        if due is None:
+            break
+        time.sleep(0.2)
+    return round(time.monotonic() - began, 1)
 
 
 @contextmanager

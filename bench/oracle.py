@@ -133,3 +133,19 @@ def tally(db: Session, expected: dict[str, Expected]) -> Tally:
 
 def record_count(db: Session) -> int:
     return db.scalar(select(func.count()).select_from(WrittenRecord)) or 0
+
+
+def record_lag_max(db: Session) -> float | None:
+    """The longest time, in seconds, from an attempt's end to its record's first version."""
+    first = (
+        select(WrittenRecord.attempt_id, func.min(WrittenRecord.created_at).label("at"))
+        .group_by(WrittenRecord.attempt_id)
+        .subquery()
+    )
+    rows = db.execute(
+        select(TransmissionAttempt.ended_at, first.c.at).join(
+            first, first.c.attempt_id == TransmissionAttempt.id
+        )
+    ).all()
+    lags = [(at - ended).total_seconds() for ended, at in rows if ended is not None]
+    return round(max(lags), 1) if lags else None

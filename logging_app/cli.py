@@ -346,11 +346,11 @@ def records_sweep(app: Flask) -> None:
 @with_app
 def records_render(app: Flask) -> None:
     """Issue each record as soon as it is due, until stopped (Ctrl-C, SIGTERM). `ordophone
-    serve` runs it beside its workers; it runs at a lower CPU priority than they do."""
+    serve` runs it beside its workers; it only takes the CPU they leave idle."""
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    os.nice(records.RENDERER_NICENESS)
+    records.lower_priority()
     app.logger.info("records renderer started")
     records.render_forever(app, stop)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from datetime import datetime, timedelta
 from threading import Event
 from typing import Any
@@ -269,11 +270,11 @@ def _insert_version(
 
 
 # The records renderer: ``ordophone serve`` runs it beside the web workers, in a process of
-# its own at a lower CPU priority, so that rendering never slows a webhook.
+# its own that only takes idle CPU (``lower_priority``), so that rendering never slows a
+# webhook.
 RENDERER_ACTOR = "system:records"
 RENDER_BATCH = 20
 RENDER_RETRY = timedelta(minutes=1)  # after a record failed to render
-RENDERER_NICENESS = 10
 
 
 def render_due(app: Flask, actor: str, *, wait_seconds: int) -> int:
@@ -320,6 +321,15 @@ def _still_waiting(db: Session, attempt: TransmissionAttempt, wait_seconds: int)
         return None
     until = attempt.ended_at + timedelta(seconds=wait_seconds)
     return until if until > now() else None
+
+
+def lower_priority() -> None:
+    """This process only takes the CPU that nothing else wants (Linux's SCHED_IDLE; the
+    lowest niceness elsewhere): a burst of calls delays records, never webhooks."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except (AttributeError, OSError):
+        os.nice(19)
 
 
 def render_forever(app: Flask, stop: Event, *, poll_seconds: float = 0.5) -> None:

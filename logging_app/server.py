@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -58,20 +59,44 @@ def _ordophone() -> Flask:
 
 
 def run_server(host: str, port: int, workers: int) -> None:
-    """gunicorn's workers, and beside them the records renderer (``ordophone records
-    render``), stopped with the server."""
+    """gunicorn's workers, and beside them the records renderer, stopped with the server."""
     from logging_app import preload
 
-    renderer = subprocess.Popen(
-        [sys.executable, "-c", "from logging_app.cli import main; main()", "records", "render"]
-    )
+    renderer = Renderer()
     try:
         preload()  # the code, once, in the master; each worker makes its own app and engine
         WSGIServer(_ordophone, gunicorn_options(host, port, workers)).run()
     finally:
-        renderer.terminate()
+        renderer.stop()
+
+
+class Renderer:
+    """``ordophone records render`` in a process of its own, started again if it dies (a
+    watcher thread in gunicorn's master looks every second: the master reaps every child,
+    so the renderer's end is seen by polling, not by waiting for it)."""
+
+    def __init__(self) -> None:
+        self.process = self._start()
+        self._stopping = threading.Event()
+        self._watcher = threading.Thread(target=self._watch, name="renderer-watch", daemon=True)
+        self._watcher.start()
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        command = [sys.executable, "-c", "from logging_app.cli import main; main()"]
+        return subprocess.Popen([*command, "records", "render"])  # noqa: S603 - our own
+
+    def _watch(self) -> None:
+        while not self._stopping.wait(1.0):
+            if self.process.poll() is not None:
+                print("records renderer ended; starting it again", file=sys.stderr, flush=True)
+                self.process = self._start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._watcher.join()
+        self.process.terminate()
         try:
-            renderer.wait(timeout=30)
+            self.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            renderer.kill()
-            renderer.wait()
+            self.process.kill()
+            self.process.wait()

@@ -4,6 +4,7 @@ the demo seed, and the production server serving the front page."""
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import stat
 import subprocess
@@ -158,13 +159,19 @@ def test_serve_runs_a_production_server(
                 time.sleep(0.1)
         assert "Ordophone" in body, (tmp_path / "serve.log").read_text()
         assert "gunicorn" in headers.get("Server", "")
-        renderers = [pid for pid in _children(server.pid) if "render" in _command_line(pid)]
+        renderers = _renderers(server.pid)
         assert len(renderers) == 1
         while time.monotonic() < deadline and not row_counts(db)["written_records"]:
             time.sleep(0.1)
         assert row_counts(db)["written_records"] == 2, (tmp_path / "serve.log").read_text()
         entry = db.scalars(select(AuditEntry).where(AuditEntry.action == "record.created")).one()
         assert entry.actor == records.RENDERER_ACTOR
+        # A renderer that dies is started again.
+        os.kill(renderers[0], signal.SIGKILL)
+        while time.monotonic() < deadline and not _renderers(server.pid, besides=renderers):
+            time.sleep(0.1)
+        renderers = _renderers(server.pid, besides=renderers)
+        assert len(renderers) == 1, (tmp_path / "serve.log").read_text()
     finally:
         server.terminate()
         server.wait(timeout=20)
@@ -172,8 +179,16 @@ def test_serve_runs_a_production_server(
     assert not Path(f"/proc/{renderers[0]}").exists() or _command_line(renderers[0]) == ""
 
 
+def _renderers(pid: int, besides: tuple[int, ...] | list[int] = ()) -> list[int]:
+    """The records renderers among ``pid``'s children (but those ``besides``)."""
+    found = [child for child in _children(pid) if "records render" in _command_line(child)]
+    return [child for child in found if child not in besides]
+
+
 def _children(pid: int) -> list[int]:
-    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    """``pid``'s child processes, whichever of its threads started them."""
+    tasks = Path(f"/proc/{pid}/task").glob("*/children")
+    return [int(child) for task in tasks for child in task.read_text().split()]
 
 
 def _command_line(pid: int) -> str:

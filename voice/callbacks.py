@@ -244,11 +244,9 @@ def wait_message(
 ) -> tuple[str, list[flow.Effect]]:
     """What the waiting physician hears: where things stand at the service. Only Say, Play,
     Pause and Redirect are allowed here; the Redirect loops it."""
-    language = db.scalar(
-        select(CallLeg.language).where(CallLeg.call_sid == attempt.physician_call_sid)
-    )
-    if language is None:
-        language = attempt.order.physician.language
+    # The physician's leg is among the attempt's legs, unless a later attempt took it over.
+    caller = [leg for leg in attempt.legs if leg.call_sid == attempt.physician_call_sid]
+    language = caller[0].language if caller else attempt.order.physician.language
     effects = _sweep(db, settings, attempt)
     response = VoiceResponse()
     prompts.say(response, _where_things_stand(attempt, language), language)

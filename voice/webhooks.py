@@ -15,7 +15,7 @@ from datetime import timedelta
 from flask import Blueprint, Flask, Response, current_app, request
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from twilio.twiml.voice_response import VoiceResponse
 
 from logging_app import audit
@@ -316,7 +316,11 @@ def wait() -> Response:
 
     def work(db: Session) -> Reply:
         text = request.args.get("attempt", "")
-        attempt = db.get(TransmissionAttempt, int(text)) if text.isdigit() else None
+        attempt = (
+            db.get(TransmissionAttempt, int(text), options=[joinedload(TransmissionAttempt.legs)])
+            if text.isdigit()
+            else None
+        )
         if attempt is None:
             return Reply(_technical_error())
         twiml, effects = callbacks.wait_message(db, _settings(), attempt)
