@@ -139,9 +139,11 @@ def test_a_call_to_the_service_never_placed_ends_the_wait_as_not_transmitted(
     assert _outcome(db, attempt_id) == ("failed", "ready")
     assert _step(db, physician_sid) == "not_transmitted"
     # The poll that ended the attempt (as a writer, after beginning as a reader) keeps its
-    # answer: a retry of it gets the same TwiML and changes nothing.
+    # receipt. A retry of it reads the state again (the attempt has ended: nothing to do),
+    # tells the same, and changes nothing.
     assert row_counts(db)["webhook_receipts"] == counts["webhook_receipts"] + 1
     after = row_counts(db)
     again = twiml(hooks.post(f"/voice/wait?attempt={attempt_id}", poll, idempotency_token="poll-2"))
     assert spoken(again) == spoken(wait)
     assert row_counts(db) == after
+    assert _outcome(db, attempt_id) == ("failed", "ready")

@@ -10,8 +10,9 @@ once (unique ``(transcription, SequenceId)``).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from datetime import timedelta
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Protocol
 
 from flask import Flask
 from sqlalchemy import select
@@ -23,7 +24,7 @@ from logging_app import audit, transmissions
 from logging_app.clock import now
 from logging_app.config import Settings
 from logging_app.db import transaction
-from logging_app.models import CallLeg, Recording, TranscriptSegment, TransmissionAttempt
+from logging_app.models import CallLeg, Order, Recording, TranscriptSegment, TransmissionAttempt
 from voice import attempts, flow, prompts
 from voice.gateway import GatewayError, gateway_of
 
@@ -240,47 +241,81 @@ PLACING_TIMEOUT = timedelta(seconds=30)
 
 
 def wait_message(
-    db: Session, settings: Settings, attempt: TransmissionAttempt
-) -> tuple[str, list[flow.Effect]]:
-    """What the waiting physician hears: where things stand at the service. Only Say, Play,
-    Pause and Redirect are allowed here; the Redirect loops it."""
+    db: Session, settings: Settings, attempt_id: int
+) -> tuple[str, list[flow.Effect]] | None:
+    """What the waiting physician hears: where things stand at the service (None: no such
+    attempt). Only Say, Play, Pause and Redirect are allowed here; the Redirect loops it.
+
+    This poll comes every few seconds from each waiting physician, so it reads the attempt
+    and its legs in one plain query (no ORM objects); only ending the attempt takes the
+    ORM's path."""
+    a, leg = TransmissionAttempt.__table__.c, CallLeg.__table__.c
+    columns = [a.outcome, a.connected_at, a.started_at, a.physician_call_sid, a.order_id]
+    columns += [leg.call_sid, leg.role, leg.language, leg.twilio_status, leg.stated_role, leg.step]
+    query = (
+        select(*columns)
+        .select_from(TransmissionAttempt.__table__)
+        .outerjoin(CallLeg.__table__, leg.attempt_id == a.id)
+        .where(a.id == attempt_id)
+        .order_by(leg.id)
+    )
+    rows = db.connection().execute(query).all()
+    if not rows:
+        return None
+    attempt, legs = rows[0], [row for row in rows if row.call_sid is not None]
+    effects: list[flow.Effect] = []
+    if _sweeping(attempt, legs):
+        effects = _sweep(db, settings, attempt_id)
     # The physician's leg is among the attempt's legs, unless a later attempt took it over.
-    caller = [leg for leg in attempt.legs if leg.call_sid == attempt.physician_call_sid]
-    language = caller[0].language if caller else attempt.order.physician.language
-    effects = _sweep(db, settings, attempt)
+    caller = [row.language for row in legs if row.call_sid == attempt.physician_call_sid]
+    language = caller[0] if caller else _physician_language(db, attempt.order_id)
     response = VoiceResponse()
-    prompts.say(response, _where_things_stand(attempt, language), language)
+    prompts.say(response, _where_things_stand(legs, language), language)
     response.pause(length=5)
-    response.redirect(flow.public_url(settings, "/voice/wait", attempt=attempt.id), method="POST")
+    response.redirect(flow.public_url(settings, "/voice/wait", attempt=attempt_id), method="POST")
     return str(response), effects
 
 
-def _where_things_stand(attempt: TransmissionAttempt, language: str) -> str:
-    legs = [leg for leg in attempt.legs if leg.role == "professional"]
-    leg = legs[-1] if legs else None
-    if leg is None or leg.twilio_status in (None, "queued", "initiated", "ringing"):
+def _physician_language(db: Session, order_id: int) -> str:
+    order = db.get_one(Order, order_id)
+    return order.physician.language
+
+
+class _Leg(Protocol):
+    role: str
+    twilio_status: str | None
+    stated_role: str | None
+    step: str
+
+
+class _Attempt(Protocol):
+    outcome: str | None
+    connected_at: datetime | None
+    started_at: datetime
+
+
+def _where_things_stand(legs: Sequence[_Leg], language: str) -> str:
+    professional = [leg for leg in legs if leg.role == "professional"]
+    last = professional[-1] if professional else None
+    if last is None or last.twilio_status in (None, "queued", "initiated", "ringing"):
         return prompts.text("wait_ringing", language)
-    if leg.stated_role is not None:
-        role = prompts.ROLE_WORDS[language][leg.stated_role]
+    if last.stated_role is not None:
+        role = prompts.ROLE_WORDS[language][last.stated_role]
         return prompts.text("wait_confirming", language, role=role)
-    if leg.step == "transfer":
+    if last.step == "transfer":
         return prompts.text("wait_transfer", language)
     return prompts.text("wait_answered", language)
 
 
-def _sweep(db: Session, settings: Settings, attempt: TransmissionAttempt) -> list[flow.Effect]:
+def _sweep(db: Session, settings: Settings, attempt_id: int) -> list[flow.Effect]:
     """The physician is still waiting but nothing else will end the attempt, so end it here:
     the service's call is over and its callee never joined (they hung up on entering), or
     the call to the service was never placed (the worker placing it died after answering
-    the physician)."""
-    if not _sweeping(attempt):
-        return []
-    # Ending it: lock the attempt (first, as every writer does) and look again at what was
-    # read before the lock. A poll that began as a reader stops here and runs again as a
-    # writer (``db.WriteNeeded``).
-    db.expire_all()
-    attempts.lock_attempt(db, attempt.id)
-    if not _sweeping(attempt):
+    the physician). The attempt is locked (first, as every writer locks) and looked at
+    again; a poll that began as a reader stops at the lock and runs again as a writer
+    (``db.WriteNeeded``)."""
+    attempt = attempts.lock_attempt(db, attempt_id)
+    if attempt is None or not _sweeping(attempt, attempt.legs):
         return []
     legs = [leg for leg in attempt.legs if leg.role == "professional"]
     actor = "system:wait"
@@ -289,11 +324,11 @@ def _sweep(db: Session, settings: Settings, attempt: TransmissionAttempt) -> lis
     return attempts.fail(db, settings, attempt, attempts.screening_outcome(attempt), actor)
 
 
-def _sweeping(attempt: TransmissionAttempt) -> bool:
+def _sweeping(attempt: _Attempt, legs: Sequence[_Leg]) -> bool:
     """Whether the waiting physician's poll must end ``attempt`` (see ``_sweep``)."""
     if attempt.outcome is not None or attempt.connected_at is not None:
         return False
-    legs = [leg for leg in attempt.legs if leg.role == "professional"]
-    if not legs:
+    professional = [leg for leg in legs if leg.role == "professional"]
+    if not professional:
         return now() - attempt.started_at > PLACING_TIMEOUT
-    return all(leg.twilio_status in attempts.TERMINAL_CALL_STATUSES for leg in legs)
+    return all(leg.twilio_status in attempts.TERMINAL_CALL_STATUSES for leg in professional)

@@ -15,7 +15,7 @@ from datetime import timedelta
 from flask import Blueprint, Flask, Response, current_app, request
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
 from logging_app import audit
@@ -78,20 +78,24 @@ def _respond(work: Callable[[Session], Reply], *, reading: bool = False) -> Resp
     answer has been sent. A retried delivery gets the first answer and changes nothing.
 
     ``reading``: ``work`` nearly always only reads, so its transaction begins as a reader
-    (``db.read_first``); if it must write after all, it runs again as a writer."""
+    (``db.read_first``) and reads the state without looking for a receipt first (a read may
+    run again: it changes nothing); if it must write after all, it runs again as a writer,
+    which looks for the receipt first, so that the writing happens once per token."""
     db = session()
     if reading:
         read_first(db)
         try:
-            return _respond_once(db, work)
+            return _respond_once(db, work, look_for_receipt=False)
         except WriteNeeded:
             db.rollback()
     return _respond_once(db, work)
 
 
-def _respond_once(db: Session, work: Callable[[Session], Reply]) -> Response:
+def _respond_once(
+    db: Session, work: Callable[[Session], Reply], *, look_for_receipt: bool = True
+) -> Response:
     token = request.headers.get("I-Twilio-Idempotency-Token")
-    if token:
+    if token and look_for_receipt:
         seen = _receipt(db, token)
         if seen is not None:
             db.rollback()
@@ -316,15 +320,10 @@ def wait() -> Response:
 
     def work(db: Session) -> Reply:
         text = request.args.get("attempt", "")
-        attempt = (
-            db.get(TransmissionAttempt, int(text), options=[joinedload(TransmissionAttempt.legs)])
-            if text.isdigit()
-            else None
-        )
-        if attempt is None:
+        message = callbacks.wait_message(db, _settings(), int(text)) if text.isdigit() else None
+        if message is None:
             return Reply(_technical_error())
-        twiml, effects = callbacks.wait_message(db, _settings(), attempt)
-        return Reply(twiml, effects)
+        return Reply(*message)
 
     # A poll that nearly always only reads; the rare one that ends the attempt (the
     # service's call is over) runs again as a writer, and then locks the attempt first.
