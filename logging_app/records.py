@@ -21,6 +21,7 @@ from flask import Flask
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement
 
 from logging_app import audit
 from logging_app.clock import now
@@ -285,23 +286,22 @@ def render_due(app: Flask, actor: str, *, wait_seconds: int) -> int:
     with transaction(app) as db:
         due = db.execute(
             select(TransmissionAttempt.id, TransmissionAttempt.record_due_at)
-            .where(TransmissionAttempt.record_due_at <= now())
+            .where(_due_now())
             .order_by(TransmissionAttempt.record_due_at)
             .limit(RENDER_BATCH)
         ).all()
     made = 0
     for attempt_id, marked_at in due:
+        failed = False
         try:
             if issue_record(app, attempt_id, actor, wait_seconds=wait_seconds):
                 made += 1
-            with transaction(app) as db:
-                again = _still_waiting(
-                    db, db.get_one(TransmissionAttempt, attempt_id), wait_seconds
-                )
         except Exception:
             app.logger.exception("record of attempt %s not issued; trying again", attempt_id)
-            again = now() + RENDER_RETRY
+            failed = True
         with transaction(app) as db:
+            attempt = db.get_one(TransmissionAttempt, attempt_id)
+            again = now() + RENDER_RETRY if failed else _still_waiting(db, attempt, wait_seconds)
             db.execute(
                 update(TransmissionAttempt)
                 .where(
@@ -311,6 +311,15 @@ def render_due(app: Flask, actor: str, *, wait_seconds: int) -> int:
                 .values(record_due_at=again)
             )
     return made
+
+
+def _due_now() -> ColumnElement[bool]:
+    return TransmissionAttempt.record_due_at <= now()
+
+
+def anything_due(db: Session) -> bool:
+    """Whether some attempt's record is due now (the renderer has work)."""
+    return db.scalars(select(TransmissionAttempt.id).where(_due_now())).first() is not None
 
 
 def _still_waiting(db: Session, attempt: TransmissionAttempt, wait_seconds: int) -> datetime | None:

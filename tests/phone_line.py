@@ -13,15 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 from werkzeug.wsgi import ClosingIterator
 
 from logging_app import create_app, records, schema
-from logging_app.clock import now
 from logging_app.db import engine_of, transaction
 from logging_app.demo import seed_if_empty
-from logging_app.models import TransmissionAttempt
 from tests.conftest import app_overrides
 from voice import scenarios
 from voice.simulator import Simulator
@@ -100,14 +98,12 @@ class PhoneLine:
             self.sim.wait_idle(timeout=15)
             self.switchboard.wait_idle(timeout=15)
         deadline = time.monotonic() + 15
-        while self._records_due():
+        while True:
+            with transaction(self.app) as db:
+                if not records.anything_due(db):
+                    return
             assert time.monotonic() < deadline, "records renderer still busy"
             time.sleep(0.02)
-
-    def _records_due(self) -> bool:
-        with transaction(self.app) as db:
-            due = select(TransmissionAttempt.id).where(TransmissionAttempt.record_due_at <= now())
-            return db.scalars(due).first() is not None
 
     @contextmanager
     def inspect(self) -> Iterator[Session]:

@@ -72,7 +72,6 @@ def test_a_reader_does_not_wait_for_a_writer_holding_the_lock(app: Flask) -> Non
 
 @sqlite_only
 def test_sqlite_writers_take_turns_and_the_second_sees_the_first(app: Flask) -> None:
-    first_committed = threading.Event()
     second_began = threading.Event()
     seen: list[list[str]] = []
 
@@ -83,14 +82,12 @@ def test_sqlite_writers_take_turns_and_the_second_sees_the_first(app: Flask) -> 
             seen.append(list(db.scalars(select(ImagingService.name))))
             _add_service(db, "Imagerie Deux")
 
-    with new_session(app) as db:
-        with db.begin():
-            _add_service(db, "Imagerie Un")
-            thread = threading.Thread(target=second)
-            thread.start()
-            # The second writer cannot begin while the first holds its turn.
-            assert not second_began.wait(0.5)
-        first_committed.set()
+    with new_session(app) as db, db.begin():
+        _add_service(db, "Imagerie Un")
+        thread = threading.Thread(target=second)
+        thread.start()
+        # The second writer cannot begin while the first holds its turn.
+        assert not second_began.wait(0.5)
     thread.join(10)
     assert second_began.is_set()
     assert "Imagerie Un" in seen[0]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from alembic import command
-from sqlalchemy import create_engine, text
+from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.orm import Session
 
 from logging_app import schema, search
@@ -14,26 +14,8 @@ from tests import conftest
 
 def test_orders_made_before_the_portal_are_found(tmp_path: Path) -> None:
     engine = create_engine(f"sqlite:///{tmp_path / 'old.sqlite3'}")
-    config = schema.alembic_config()
     with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0001")
-        connection.execute(
-            text(
-                "INSERT INTO physicians (id, name, licence_number, phone, pin_hash, language,"
-                " failed_pin_attempts, created_at) VALUES (1, 'Dre Élise Tremblay', '1111111',"
-                " '+15145550101', 'x', 'fr', 0, '2026-01-01 00:00:00')"
-            )
-        )
-        connection.execute(
-            text(
-                "INSERT INTO orders (id, number, physician_id, patient_name, patient_dob,"
-                " patient_nam, exam_text, indication, priority, status, created_at, updated_at)"
-                " VALUES (1, '10000016', 1, 'Hélène Bouchard', '1955-01-01', 'BOUH55010112',"
-                " 'Radiographie', 'Toux', 'routine', 'draft', '2026-01-01 00:00:00',"
-                " '2026-01-01 00:00:00')"
-            )
-        )
+        _order_from_before(connection, "0001", "2026-01-01 00:00:00")
     schema.upgrade(engine)
     with engine.connect() as connection:
         found = connection.execute(
@@ -46,26 +28,8 @@ def test_orders_made_before_the_portal_are_found(tmp_path: Path) -> None:
 def test_orders_searched_before_word_prefixes_are_found_after(tmp_path: Path) -> None:
     # Migration 0005 gives PostgreSQL's search table its words; SQLite's stays as it was.
     engine = create_engine(conftest.test_database_url(tmp_path))
-    config = schema.alembic_config()
     with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0004_records")
-        connection.execute(
-            text(
-                "INSERT INTO physicians (id, name, licence_number, phone, pin_hash, language,"
-                " failed_pin_attempts, created_at) VALUES (1, 'Dre Élise Tremblay', '1111111',"
-                " '+15145550101', 'x', 'fr', 0, '2026-01-01 00:00:00+00')"
-            )
-        )
-        connection.execute(
-            text(
-                "INSERT INTO orders (id, number, physician_id, patient_name, patient_dob,"
-                " patient_nam, exam_text, indication, priority, status, created_at, updated_at)"
-                " VALUES (1, '10000016', 1, 'Hélène Bouchard', '1955-01-01', 'BOUH55010112',"
-                " 'Radiographie', 'Toux', 'routine', 'draft', '2026-01-01 00:00:00+00',"
-                " '2026-01-01 00:00:00+00')"
-            )
-        )
+        _order_from_before(connection, "0004_records", "2026-01-01 00:00:00+00")
         document = search.document(
             "10000016", "Hélène Bouchard", "BOUH55010112", "Dre Élise Tremblay", "1111111", None
         )
@@ -77,3 +41,28 @@ def test_orders_searched_before_word_prefixes_are_found_after(tmp_path: Path) ->
         assert [order.id for order in found] == [1]
         assert db.scalars(search.order_query(dialect, "ouchard")).all() == []
     engine.dispose()
+
+
+def _order_from_before(connection: Connection, revision: str, at: str) -> None:
+    """The schema as of ``revision``, holding one physician and one order (fictional), made
+    ``at`` (as the column of that revision stores a time)."""
+    config = schema.alembic_config()
+    config.attributes["connection"] = connection
+    command.upgrade(config, revision)
+    connection.execute(
+        text(
+            "INSERT INTO physicians (id, name, licence_number, phone, pin_hash, language,"
+            " failed_pin_attempts, created_at) VALUES (1, 'Dre Élise Tremblay', '1111111',"
+            " '+15145550101', 'x', 'fr', 0, :at)"
+        ),
+        {"at": at},
+    )
+    connection.execute(
+        text(
+            "INSERT INTO orders (id, number, physician_id, patient_name, patient_dob,"
+            " patient_nam, exam_text, indication, priority, status, created_at, updated_at)"
+            " VALUES (1, '10000016', 1, 'Hélène Bouchard', '1955-01-01', 'BOUH55010112',"
+            " 'Radiographie', 'Toux', 'routine', 'draft', :at, :at)"
+        ),
+        {"at": at},
+    )
