@@ -168,8 +168,15 @@ def create_sample_ivr(
         response = VoiceResponse()
         response.say("You are now connected.")
         dial = Dial()
+        # The conference's status callback on this leg too: whichever leg enters first
+        # creates the room with its settings (as on Twilio), and under load the service's
+        # leg may get there before the caller's.
         dial.conference(
-            f"room-{caller}", start_conference_on_enter=True, end_conference_on_exit=True
+            f"room-{caller}",
+            start_conference_on_enter=True,
+            end_conference_on_exit=True,
+            status_callback=url("/voice/conference-events"),
+            status_callback_event="start end join leave",
         )
         response.append(dial)
         return twiml(response)
