@@ -98,6 +98,32 @@ def test_retry_with_the_same_idempotency_token_gets_the_first_answer(
     assert row_counts(db) == counts
 
 
+def test_a_token_already_answered_changes_nothing_even_where_its_work_would(
+    app: Flask, client: FlaskClient, db: Session
+) -> None:
+    """The receipt, not the state, stops it: a delivery is not looked up before its work,
+    and here the state alone would let it advance the leg (same token, the next step's
+    answer); its receipt collides with the first one's, so it is rolled back and answered
+    as the first was."""
+    world = make_world(app)
+    sid, _ = place_leg(app, world, "physician", "pin")
+    hooks = Webhooks(client, app)
+    first = hooks.post(
+        "/voice/answer?step=pin&turn=0", {"CallSid": sid, "Digits": f"{PIN}#"},
+        idempotency_token="tok-1",
+    )  # fmt: skip
+    counts, leg = row_counts(db), _leg(db, sid)
+    assert (leg.step, leg.turn) == ("order_number", 1)
+    reused = hooks.post(
+        "/voice/answer?step=order_number&turn=1", {"CallSid": sid, "Digits": "12345678#"},
+        idempotency_token="tok-1",
+    )  # fmt: skip
+    assert reused.data == first.data
+    assert row_counts(db) == counts
+    assert (_leg(db, sid).step, _leg(db, sid).turn) == ("order_number", 1)
+    assert db.scalar(select(func.count()).select_from(WebhookReceipt)) == 1
+
+
 def _status(hooks: Webhooks, attempt_id: int, sid: str, status: str, sequence: int) -> None:
     params = {"CallSid": sid, "CallStatus": status, "SequenceNumber": str(sequence)}
     response = hooks.post(f"/voice/status/call?attempt={attempt_id}", params)

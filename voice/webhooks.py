@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from flask import Blueprint, Flask, Response, current_app, request
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
@@ -73,51 +73,51 @@ def verify_signature() -> Response | None:
 
 
 def _respond(work: Callable[[Session], Reply], *, reading: bool = False) -> Response:
-    """Run ``work`` once per Twilio idempotency token, commit it with its receipt (one
-    transaction, one disk sync), and answer; the REST work that follows runs once the
-    answer has been sent. A retried delivery gets the first answer and changes nothing.
+    """Run ``work``, commit it with its receipt (one transaction, one disk sync), and
+    answer; the REST work that follows runs once the answer has been sent. Its writing
+    happens once per Twilio idempotency token: a delivery of a token whose receipt another
+    delivery committed first changes nothing and gets the first answer.
 
-    ``reading``: ``work`` nearly always only reads, so its transaction begins as a reader
-    (``db.read_first``) and reads the state without looking for a receipt first (a read may
-    run again: it changes nothing); if it must write after all, it runs again as a writer,
-    which looks for the receipt first, so that the writing happens once per token."""
+    A delivery does not look for a receipt before its work (one statement fewer on every
+    webhook): a retry nearly always finds its work already done in the state (the leg's
+    step has moved on and its last TwiML is kept, a status is no newer than the one held)
+    and changes nothing; if it would change something, storing its receipt collides with
+    the first one's, and it is rolled back and answered as the first was.
+
+    ``reading``: ``work`` nearly always only reads (the wait music's poll), so its
+    transaction begins as a reader (``db.read_first``); if it must write after all, it runs
+    again as a writer."""
     db = session()
     if reading:
         read_first(db)
         try:
-            return _respond_once(db, work, look_for_receipt=False)
+            return _respond_once(db, work)
         except WriteNeeded:
             db.rollback()
     return _respond_once(db, work)
 
 
-def _respond_once(
-    db: Session, work: Callable[[Session], Reply], *, look_for_receipt: bool = True
-) -> Response:
+def _respond_once(db: Session, work: Callable[[Session], Reply]) -> Response:
     token = request.headers.get("I-Twilio-Idempotency-Token")
-    if token and look_for_receipt:
-        seen = _receipt(db, token)
-        if seen is not None:
-            db.rollback()
-            return _response(seen.body, seen.status_code)
-    reply = work(db)
-    if token and (reply.effects or db_wrote(db)):
-        # Only what changed something needs its answer kept: a retry of a read (the wait
-        # music's poll, a stale or repeated request) reads again and changes nothing.
-        db.add(
-            WebhookReceipt(
-                token=token, path=request.path, status_code=reply.status, body=reply.body
-            )
-        )
     try:
+        reply = work(db)
+        if token and (reply.effects or db_wrote(db)):
+            # Only what changed something needs its answer kept: a retry of a read (the
+            # wait music's poll, a stale or repeated request) reads again, changes nothing
+            # and answers the same.
+            db.execute(
+                insert(WebhookReceipt).values(
+                    token=token, path=request.path, status_code=reply.status, body=reply.body
+                )
+            )
         db.commit()
     except IntegrityError:
         db.rollback()
         seen = _receipt(db, token) if token else None
+        db.rollback()
         if seen is None:
             raise
-        db.rollback()
-        # A concurrent delivery of the same token committed first: its answer stands.
+        # Another delivery of the same token committed first: its answer stands.
         return _response(seen.body, seen.status_code)
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     first: list[flow.Effect] = [e for e in reply.effects if isinstance(e, flow.BeforeAnswer)]
