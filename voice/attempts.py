@@ -12,6 +12,7 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from logging_app import transmissions
 from logging_app.config import Settings
@@ -33,9 +34,13 @@ def lock_leg(db: Session, call_sid: str) -> CallLeg | None:
     """The leg with ``call_sid``, locked after its attempt: every writer locks an attempt
     before its legs, so two webhooks of one attempt never deadlock (PostgreSQL)."""
     attempt_id = db.scalar(select(CallLeg.attempt_id).where(CallLeg.call_sid == call_sid))
-    if attempt_id is not None:
-        lock_attempt(db, attempt_id)
-    return leg_by_sid(db, call_sid)
+    attempt = lock_attempt(db, attempt_id) if attempt_id is not None else None
+    leg = leg_by_sid(db, call_sid)
+    if leg is not None and attempt is not None and leg.attempt_id == attempt.id:
+        # The leg holds the attempt it names: the session keeps only objects something
+        # refers to, and ``leg.attempt`` would otherwise load it a second time.
+        set_committed_value(leg, "attempt", attempt)
+    return leg
 
 
 def lock_attempt(db: Session, attempt_id: int) -> TransmissionAttempt | None:
