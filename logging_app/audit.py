@@ -17,10 +17,11 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from logging_app.clock import now
+from logging_app.db import mark_written
 from logging_app.models import AUDIT_TIME_FORMAT, AuditEntry, AuditHead
 
 GENESIS_HASH = "0" * 64
@@ -54,19 +55,6 @@ def entry_hash(
     return hashlib.sha256(_DOMAIN + prev_hash.encode() + body.encode("utf-8")).hexdigest()
 
 
-def _hash_of(entry: AuditEntry) -> str:
-    return entry_hash(
-        entry.prev_hash,
-        entry.seq,
-        entry.at,
-        entry.actor,
-        entry.action,
-        entry.object_type,
-        entry.object_id,
-        entry.details,
-    )
-
-
 def record(
     db: Session,
     actor: str,
@@ -74,25 +62,30 @@ def record(
     object_type: str | None = None,
     object_id: str | int | None = None,
     details: Mapping[str, Detail] | None = None,
-) -> AuditEntry:
-    """Append one entry to the chain (in the caller's transaction, which commits it)."""
-    head = db.scalars(select(AuditHead).where(AuditHead.id == 1).with_for_update()).one()
+) -> None:
+    """Append one entry to the chain (in the caller's transaction, which commits it): lock
+    the head, insert the entry, move the head, as three plain statements (most webhooks that
+    change something record an entry; no ORM objects to track)."""
+    seq, prev_hash = db.execute(
+        select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
+    ).one()
     at = now().strftime(AUDIT_TIME_FORMAT)
-    entry = AuditEntry(
-        seq=head.seq + 1,
-        at=at,
-        actor=actor,
-        action=action,
-        object_type=object_type,
-        object_id=None if object_id is None else str(object_id),
-        details=json.dumps(dict(details or {}), sort_keys=True, separators=(",", ":")),
-        prev_hash=head.hash,
+    name = None if object_id is None else str(object_id)
+    text = json.dumps(dict(details or {}), sort_keys=True, separators=(",", ":"))
+    digest = entry_hash(prev_hash, seq + 1, at, actor, action, object_type, name, text)
+    entry = {
+        "seq": seq + 1, "at": at, "actor": actor, "action": action,
+        "object_type": object_type, "object_id": name, "details": text,
+        "prev_hash": prev_hash, "hash": digest,
+    }  # fmt: skip
+    db.execute(insert(AuditEntry).values(**entry))
+    db.execute(
+        update(AuditHead)
+        .where(AuditHead.id == 1)
+        .values(seq=seq + 1, hash=digest)
+        .execution_options(synchronize_session=False)
     )
-    entry.hash = _hash_of(entry)
-    head.seq, head.hash = entry.seq, entry.hash
-    db.add(entry)
-    db.flush()
-    return entry
+    mark_written(db)
 
 
 @dataclass(frozen=True)

@@ -11,13 +11,14 @@ from __future__ import annotations
 import fcntl
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, current_app, g
 from sqlalchemy import DateTime, Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -181,11 +182,18 @@ def init_app(app: Flask, database_url: str) -> None:
 
 
 def _note_flush(db: Session, _context: Any) -> None:
+    mark_written(db)
+
+
+def mark_written(db: Session) -> None:
+    """Note that ``db`` wrote, for ``db_wrote``: its flushes do so themselves; a statement
+    run outside the ORM's unit of work says so here."""
     db.info["wrote"] = True
 
 
 def db_wrote(db: Session) -> bool:
-    """Whether ``db`` has written anything since it opened, or holds changes to write."""
+    """Whether ``db`` has written anything since it opened (``mark_written``), or holds
+    changes to write."""
     return bool(db.info.get("wrote") or db.new or db.dirty or db.deleted)
 
 
@@ -206,6 +214,18 @@ def session() -> Session:
         g.db_session = new_session(current_app)
     current: Session = g.db_session
     return current
+
+
+def insert_unless_present(db: Session, model: type[Base], values: Mapping[str, Any]) -> bool:
+    """Insert one row unless a row with the same unique key is there already, in one
+    statement (``INSERT … ON CONFLICT DO NOTHING``, as SQLite and PostgreSQL both have it;
+    no savepoint and no second statement); True if the row was inserted."""
+    dialect = sqlite if db.get_bind().dialect.name == "sqlite" else postgresql
+    result = db.execute(dialect.insert(model).values(**values).on_conflict_do_nothing())
+    inserted: int = result.rowcount  # type: ignore[attr-defined]
+    if inserted:
+        mark_written(db)
+    return inserted == 1
 
 
 @contextmanager

@@ -23,7 +23,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from logging_app import audit, transmissions
 from logging_app.clock import now
 from logging_app.config import Settings
-from logging_app.db import transaction
+from logging_app.db import insert_unless_present, transaction
 from logging_app.models import CallLeg, Order, Recording, TranscriptSegment, TransmissionAttempt
 from voice import attempts, flow, prompts
 from voice.gateway import GatewayError, gateway_of
@@ -218,20 +218,20 @@ def transcription_event(
     track = form.get("Track", "")
     on_physician_leg = form.get("CallSid") == attempt.physician_call_sid
     speaker = "physician" if (track == "inbound_track") == on_physician_leg else "professional"
-    segment = TranscriptSegment(
-        attempt_id=attempt.id,
-        transcription_sid=form.get("TranscriptionSid", ""),
-        sequence=sequence,
-        track=track,
-        speaker=speaker,
-        text=str(data.get("transcript", "")),
-        confidence=None if data.get("confidence") is None else str(data["confidence"]),
+    # A repeat (same transcription, same sequence) inserts nothing.
+    insert_unless_present(
+        db,
+        TranscriptSegment,
+        {
+            "attempt_id": attempt.id,
+            "transcription_sid": form.get("TranscriptionSid", ""),
+            "sequence": sequence,
+            "track": track,
+            "speaker": speaker,
+            "text": str(data.get("transcript", "")),
+            "confidence": None if data.get("confidence") is None else str(data["confidence"]),
+        },
     )
-    try:
-        with db.begin_nested():
-            db.add(segment)
-    except IntegrityError:
-        return []  # a repeat
     return []
 
 
