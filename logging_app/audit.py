@@ -55,6 +55,12 @@ def entry_hash(
     return hashlib.sha256(_DOMAIN + prev_hash.encode() + body.encode("utf-8")).hexdigest()
 
 
+# The entries a deferring session (``defer``) holds until ``write_deferred``.
+_DEFERRED = "ordophone_audit_deferred"
+
+_Fields = tuple[str, str, str | None, str | None, str]
+
+
 def record(
     db: Session,
     actor: str,
@@ -63,26 +69,59 @@ def record(
     object_id: str | int | None = None,
     details: Mapping[str, Detail] | None = None,
 ) -> None:
-    """Append one entry to the chain (in the caller's transaction, which commits it): lock
-    the head, insert the entry, move the head, as three plain statements (most webhooks that
-    change something record an entry; no ORM objects to track)."""
+    """Append one entry to the chain, in the caller's transaction, which commits it (in a
+    session that defers, when it writes its deferred entries)."""
+    fields = (
+        actor,
+        action,
+        object_type,
+        None if object_id is None else str(object_id),
+        json.dumps(dict(details or {}), sort_keys=True, separators=(",", ":")),
+    )
+    deferred: list[_Fields] | None = db.info.get(_DEFERRED)
+    if deferred is not None:
+        deferred.append(fields)
+    else:
+        _append(db, [fields])
+
+
+def defer(db: Session) -> None:
+    """Hold ``db``'s entries until ``write_deferred``, which its owner calls just before
+    committing: every writer of the chain locks its one head until it commits, so a
+    transaction that locked it first thing would make every other writer wait for the rest
+    of its work (a webhook's: a few milliseconds, far more when the machine is busy)."""
+    db.info[_DEFERRED] = []
+
+
+def write_deferred(db: Session) -> None:
+    """Append the entries ``db`` holds (``defer``), in the order recorded; it no longer
+    defers."""
+    deferred: list[_Fields] | None = db.info.pop(_DEFERRED, None)
+    if deferred:
+        _append(db, deferred)
+
+
+def _append(db: Session, entries: list[_Fields]) -> None:
+    """Lock the head, insert the entries, move the head: plain statements, no ORM objects."""
     seq, prev_hash = db.execute(
         select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
     ).one()
     at = now().strftime(AUDIT_TIME_FORMAT)
-    name = None if object_id is None else str(object_id)
-    text = json.dumps(dict(details or {}), sort_keys=True, separators=(",", ":"))
-    digest = entry_hash(prev_hash, seq + 1, at, actor, action, object_type, name, text)
-    entry = {
-        "seq": seq + 1, "at": at, "actor": actor, "action": action,
-        "object_type": object_type, "object_id": name, "details": text,
-        "prev_hash": prev_hash, "hash": digest,
-    }  # fmt: skip
-    db.execute(insert(AuditEntry).values(**entry))
+    rows = []
+    for actor, action, object_type, object_id, details in entries:
+        seq += 1
+        digest = entry_hash(prev_hash, seq, at, actor, action, object_type, object_id, details)
+        rows.append({
+            "seq": seq, "at": at, "actor": actor, "action": action,
+            "object_type": object_type, "object_id": object_id, "details": details,
+            "prev_hash": prev_hash, "hash": digest,
+        })  # fmt: skip
+        prev_hash = digest
+    db.execute(insert(AuditEntry), rows)
     db.execute(
         update(AuditHead)
         .where(AuditHead.id == 1)
-        .values(seq=seq + 1, hash=digest)
+        .values(seq=seq, hash=prev_hash)
         .execution_options(synchronize_session=False)
     )
     mark_written(db)

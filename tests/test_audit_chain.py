@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from logging_app import audit
 from logging_app.cli import main
-from logging_app.db import transaction
+from logging_app.db import new_session, transaction
 
 
 @pytest.fixture
@@ -86,3 +86,29 @@ def test_recomputed_hash_after_an_edit_still_breaks_the_next_link(
     with transaction(app) as session:
         result = audit.verify(session)
     assert (result.ok, result.first_bad_seq) == (False, 3)
+
+
+def test_deferred_entries_are_written_in_order_just_before_the_commit(
+    app: Flask, db: Session, runner: CliRunner, chain: None
+) -> None:
+    """A webhook's session defers its entries (the head stays unlocked during its work):
+    nothing is written until ``write_deferred``, then they follow the chain in the order
+    recorded; a deferring transaction rolled back leaves none."""
+    count = "SELECT count(*) FROM audit_entries"
+    with transaction(app) as session:
+        audit.defer(session)
+        audit.record(session, "cli:tester", "test.first", "order", "20000001")
+        audit.record(session, "cli:tester", "test.second", "order", "20000002")
+        assert session.scalar(text(count)) == 5  # not even in its own transaction
+        audit.write_deferred(session)
+        assert session.scalar(text(count)) == 7
+    rows = db.execute(text("SELECT seq, action FROM audit_entries ORDER BY seq")).all()
+    assert [tuple(row) for row in rows[-2:]] == [(6, "test.first"), (7, "test.second")]
+    session = new_session(app)
+    audit.defer(session)
+    audit.record(session, "cli:tester", "test.rolled_back", "order", "20000003")
+    session.rollback()
+    session.close()
+    assert db.scalar(text(count)) == 7
+    result = runner.invoke(main, ["audit", "verify"])
+    assert result.stdout == "Audit chain verified: 7 entries.\n"

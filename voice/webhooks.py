@@ -99,8 +99,10 @@ def _respond(work: Callable[[Session], Reply], *, reading: bool = False) -> Resp
 
 def _respond_once(db: Session, work: Callable[[Session], Reply]) -> Response:
     token = request.headers.get("I-Twilio-Idempotency-Token")
+    audit.defer(db)  # the chain's head is locked just before the commit, not for the work
     try:
         reply = work(db)
+        audit.write_deferred(db)
         if token and (reply.effects or db_wrote(db)):
             # Only what changed something needs its answer kept: a retry of a read (the
             # wait music's poll, a stale or repeated request) reads again, changes nothing
