@@ -216,16 +216,14 @@ def session() -> Session:
     return current
 
 
-def insert_unless_present(db: Session, model: type[Base], values: Mapping[str, Any]) -> bool:
+def insert_unless_present(db: Session, model: type[Base], values: Mapping[str, Any]) -> None:
     """Insert one row unless a row with the same unique key is there already, in one
     statement (``INSERT … ON CONFLICT DO NOTHING``, as SQLite and PostgreSQL both have it;
-    no savepoint and no second statement); True if the row was inserted."""
+    no savepoint and no second statement)."""
     dialect = sqlite if db.get_bind().dialect.name == "sqlite" else postgresql
     result = db.execute(dialect.insert(model).values(**values).on_conflict_do_nothing())
-    inserted: int = result.rowcount  # type: ignore[attr-defined]
-    if inserted:
+    if result.rowcount:  # type: ignore[attr-defined]
         mark_written(db)
-    return inserted == 1
 
 
 @contextmanager
