@@ -143,11 +143,15 @@ def open_line(
         target=records.render_forever, args=(app, stop_renderer), kwargs={"poll_seconds": 0.02}
     )
     renderer.start()
+    line = PhoneLine(app, sim, served, switchboard)
     try:
-        yield PhoneLine(app, sim, served, switchboard)
+        yield line
     finally:
         stop_renderer.set()
         renderer.join()
         sim.stop()
-        served.stop()
-        engine_of(app).dispose()
+        line.served.stop()
+        # A test may have put a restarted app (and server) on the line: close both pools,
+        # or a connection left open is found by the garbage collector in a later test.
+        for each in {app, line.app}:
+            engine_of(each).dispose()
