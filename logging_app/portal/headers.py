@@ -33,16 +33,28 @@ HEADERS = {
 }
 
 
+SECURE_HEADERS = HEADERS | {"Strict-Transport-Security": "max-age=31536000"}
+# What "no-store" makes meaningless, removed from every response but the static files'.
+CACHE_HEADERS = ("Expires", "Last-Modified", "ETag", "Cache-Control")
+
+
 def _add_headers(response: Response, secure: bool) -> Response:
-    for name, value in HEADERS.items():
-        response.headers.setdefault(name, value)
-    if secure:
-        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-    if request.endpoint != "static":
-        response.headers["Cache-Control"] = "no-store"
-        response.headers.pop("Expires", None)
-        response.headers.pop("Last-Modified", None)
-        response.headers.pop("ETag", None)
+    """The headers a response lacks, in one pass over those it has (every webhook's answer
+    goes through here too)."""
+    headers = response.headers
+    present = {name.lower() for name, _ in headers}
+    dynamic = request.endpoint != "static"
+    if dynamic and present.intersection(name.lower() for name in CACHE_HEADERS):
+        for name in CACHE_HEADERS:
+            headers.pop(name, None)
+    added = [
+        (name, value)
+        for name, value in (SECURE_HEADERS if secure else HEADERS).items()
+        if name.lower() not in present
+    ]
+    if dynamic:
+        added.append(("Cache-Control", "no-store"))
+    headers.extend(added)
     return response
 
 
