@@ -16,7 +16,7 @@ import secrets
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from logging_app import audit
 from logging_app.clock import now
@@ -43,7 +43,9 @@ def refusal_reason(db: Session, physician: Physician, number: str) -> tuple[Orde
     cancelled, not_ready (no service chosen yet). Whose order it is is never told."""
     if not is_well_formed(number):
         return None, "malformed"
-    order = db.scalars(select(Order).where(Order.number == number)).first()
+    # With its service, which the summary says next (one statement, not two).
+    query = select(Order).where(Order.number == number).options(joinedload(Order.service))
+    order = db.scalars(query).first()
     if order is None:
         return None, "unknown"
     if order.physician_id != physician.id:

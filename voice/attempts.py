@@ -9,14 +9,14 @@ line is hung up. Ending twice changes nothing (``transmissions.end_attempt``).
 from __future__ import annotations
 
 from flask import Flask
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from logging_app import transmissions
 from logging_app.config import Settings
-from logging_app.models import CallLeg, TransmissionAttempt
+from logging_app.db import insert_unless_present
+from logging_app.models import CallLeg, Order, TransmissionAttempt
 from voice import flow
 from voice.gateway import GatewayError, gateway_of
 
@@ -25,17 +25,40 @@ NOT_TRANSMITTED = "not_transmitted"
 WAITING = "waiting"
 
 
-def leg_by_sid(db: Session, call_sid: str) -> CallLeg | None:
-    """The leg with ``call_sid``, locked for this transaction."""
-    return db.scalars(select(CallLeg).where(CallLeg.call_sid == call_sid).with_for_update()).first()
+# The leg with a call SID, locked for the transaction; for a leg about to hear a prompt,
+# with what prompts say (the physician, the order and its service) in the same statement,
+# one round trip where lazy loads took up to three more. Only the leg's row is locked.
+_LEG = select(CallLeg).where(CallLeg.call_sid == bindparam("call_sid")).with_for_update()
+_PROMPTED_LEG = _LEG.options(
+    joinedload(CallLeg.physician), joinedload(CallLeg.order).joinedload(Order.service)
+).with_for_update(of=CallLeg)
+
+
+def leg_by_sid(db: Session, call_sid: str, *, prompted: bool = False) -> CallLeg | None:
+    """The leg with ``call_sid``, locked for this transaction; ``prompted``: with what its
+    prompts say."""
+    return db.scalars(_PROMPTED_LEG if prompted else _LEG, {"call_sid": call_sid}).first()
+
+
+# The attempt of the leg with ``call_sid``, locked (the leg's row is only read).
+_LEGS_ATTEMPT = (
+    select(TransmissionAttempt)
+    .where(
+        TransmissionAttempt.id
+        == select(CallLeg.attempt_id)
+        .where(CallLeg.call_sid == bindparam("call_sid"))
+        .scalar_subquery()
+    )
+    .with_for_update(of=TransmissionAttempt)
+)
 
 
 def lock_leg(db: Session, call_sid: str) -> CallLeg | None:
-    """The leg with ``call_sid``, locked after its attempt: every writer locks an attempt
-    before its legs, so two webhooks of one attempt never deadlock (PostgreSQL)."""
-    attempt_id = db.scalar(select(CallLeg.attempt_id).where(CallLeg.call_sid == call_sid))
-    attempt = lock_attempt(db, attempt_id) if attempt_id is not None else None
-    leg = leg_by_sid(db, call_sid)
+    """The leg with ``call_sid`` and what its prompts say, locked after its attempt: every
+    writer locks an attempt before its legs, so two webhooks of one attempt never deadlock
+    (PostgreSQL)."""
+    attempt = db.scalars(_LEGS_ATTEMPT, {"call_sid": call_sid}).first()
+    leg = leg_by_sid(db, call_sid, prompted=True)
     if leg is not None and attempt is not None and leg.attempt_id == attempt.id:
         # The leg holds the attempt it names: the session keeps only objects something
         # refers to, and ``leg.attempt`` would otherwise load it a second time.
@@ -49,32 +72,31 @@ def lock_attempt(db: Session, attempt_id: int) -> TransmissionAttempt | None:
     ).first()
 
 
-def professional_leg(db: Session, attempt: TransmissionAttempt, call_sid: str) -> CallLeg:
-    """The professional leg ``call_sid`` of ``attempt``, created on first sight: the REST
-    answer, the first webhook and the first status callback race to be first."""
-    leg = leg_by_sid(db, call_sid)
+def professional_leg(
+    db: Session, attempt: TransmissionAttempt, call_sid: str, *, prompted: bool = False
+) -> CallLeg:
+    """The professional leg ``call_sid`` of ``attempt`` (``leg_by_sid``), created on first
+    sight: the REST answer, the first webhook and the first status callback race to be
+    first, and the others' inserts change nothing (``insert_unless_present``)."""
+    leg = leg_by_sid(db, call_sid, prompted=prompted)
     if leg is not None:
         return leg
-    leg = CallLeg(
-        call_sid=call_sid,
-        attempt_id=attempt.id,
-        role="professional",
-        physician_id=attempt.order.physician_id,
-        order_id=attempt.order_id,
-        to_number=attempt.service.phone,
-        language="fr",
-        step="role",
-        turn=0,
-        step_tries=0,
-    )
-    try:
-        with db.begin_nested():
-            db.add(leg)
-    except IntegrityError:  # another worker created it meanwhile
-        found = leg_by_sid(db, call_sid)
-        assert found is not None
-        return found
-    return leg
+    values = {
+        "call_sid": call_sid,
+        "attempt_id": attempt.id,
+        "role": "professional",
+        "physician_id": attempt.order.physician_id,
+        "order_id": attempt.order_id,
+        "to_number": attempt.service.phone,
+        "language": "fr",
+        "step": "role",
+        "turn": 0,
+        "step_tries": 0,
+    }
+    insert_unless_present(db, CallLeg, values)
+    found = leg_by_sid(db, call_sid, prompted=prompted)
+    assert found is not None
+    return found
 
 
 def physician_leg(db: Session, attempt: TransmissionAttempt) -> CallLeg | None:

@@ -27,7 +27,7 @@ ROLES = {"1": "radiologist", "2": "technologist"}
 
 def start(db: Session, attempt: TransmissionAttempt, form: Mapping[str, str]) -> CallLeg:
     """The service answered the call Ordophone placed for ``attempt``."""
-    leg = attempts.professional_leg(db, attempt, form["CallSid"])
+    leg = attempts.professional_leg(db, attempt, form["CallSid"], prompted=True)
     leg.from_number, leg.to_number = form.get("From"), form.get("To")
     if attempt.outcome is not None and leg.step != flow.ENDED:  # the physician left meanwhile
         flow.move(leg, Next(None))

@@ -215,7 +215,7 @@ def fallback() -> Response:
 
 
 def _start_physician(db: Session, form: Mapping[str, str]) -> Reply:
-    leg = attempts.leg_by_sid(db, form.get("CallSid", ""))
+    leg = attempts.leg_by_sid(db, form.get("CallSid", ""), prompted=True)
     if leg is not None:
         return Reply(_repeat_or_current(Context(db, leg, _settings(), form), START))
     leg = physician.start(db, _settings(), form)
@@ -274,7 +274,7 @@ def _answer(db: Session, form: Mapping[str, str], args: Mapping[str, str]) -> Re
 
 
 def _current_prompt(db: Session, form: Mapping[str, str]) -> Reply:
-    leg = attempts.leg_by_sid(db, form.get("CallSid", ""))
+    leg = attempts.leg_by_sid(db, form.get("CallSid", ""), prompted=True)
     if leg is None:
         return Reply(_technical_error())
     return Reply(flow.render(Context(db, leg, _settings(), form)))
