@@ -16,7 +16,6 @@ from typing import Protocol
 
 from flask import Flask
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
@@ -170,16 +169,13 @@ def recording_status(
     sid = form.get("RecordingSid", "")
     if not sid:
         return []
-    recording = db.scalars(
-        select(Recording).where(Recording.recording_sid == sid).with_for_update()
-    ).first()
+    query = select(Recording).where(Recording.recording_sid == sid).with_for_update()
+    recording = db.scalars(query).first()
     if recording is None:
-        recording = Recording(attempt_id=attempt.id, recording_sid=sid, status="in-progress")
-        try:
-            with db.begin_nested():
-                db.add(recording)
-        except IntegrityError:
-            return []  # another worker stored it; its own callback is as good as this one
+        # Another worker's callback may store it first: then this insert changes nothing.
+        values = {"attempt_id": attempt.id, "recording_sid": sid, "status": "in-progress"}
+        insert_unless_present(db, Recording, values)
+        recording = db.scalars(query).one()
     if recording.status in TERMINAL_RECORDING_STATUSES:
         return []
     recording.status = form.get("RecordingStatus", recording.status)

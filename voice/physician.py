@@ -41,7 +41,6 @@ def start(db: Session, settings: Settings, form: Mapping[str, str]) -> CallLeg:
         _identified(leg, physician)
         leg.step = flow.ENDED if physician.phone_locked_at is not None else "pin"
     db.add(leg)
-    db.flush()
     return leg
 
 
