@@ -9,6 +9,7 @@ for Twilio by configuration alone.
 from __future__ import annotations
 
 import hmac
+import os
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -17,6 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 # second of CPU): imported here, they load in ``preload``, not in each worker's first call.
 import twilio.rest.api.v2010.account  # noqa: F401
 from flask import Flask
+from requests.utils import get_environ_proxies
 from twilio.base.exceptions import TwilioException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
@@ -39,7 +41,15 @@ class BaseUrlHttpClient(TwilioHttpClient):  # type: ignore[misc]
     host twilio-python chose (api.twilio.com), path and query unchanged."""
 
     def __init__(self, base_url: str) -> None:
-        super().__init__(timeout=REST_TIMEOUT_SECONDS)
+        # The environment's proxy for ``base_url`` (HTTPS_PROXY, NO_PROXY...) and CA bundle
+        # (REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE) are read once, here: with ``trust_env``,
+        # requests reads them again on every request (a third of a request's CPU).
+        proxy = get_environ_proxies(base_url)
+        super().__init__(timeout=REST_TIMEOUT_SECONDS, proxy=proxy or None)
+        self.session.trust_env = False
+        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        if bundle:
+            self.session.verify = bundle
         self.base = urlsplit(base_url)
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
