@@ -21,7 +21,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from logging_app.clock import now
-from logging_app.db import mark_written
+from logging_app.db import mark_written, table_of
 from logging_app.models import AUDIT_TIME_FORMAT, AuditEntry, AuditHead
 
 GENESIS_HASH = "0" * 64
@@ -101,11 +101,16 @@ def write_deferred(db: Session) -> None:
         _append(db, deferred)
 
 
+_HEAD = table_of(AuditHead).c
+_LOCK_HEAD = select(_HEAD.seq, _HEAD.hash).where(_HEAD.id == 1).with_for_update()
+_INSERT_ENTRY = insert(table_of(AuditEntry))
+_MOVE_HEAD = update(table_of(AuditHead)).where(_HEAD.id == 1)
+
+
 def _append(db: Session, entries: list[_Fields]) -> None:
-    """Lock the head, insert the entries, move the head: plain statements, no ORM objects."""
-    seq, prev_hash = db.execute(
-        select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
-    ).one()
+    """Lock the head, insert the entries, move the head: plain statements on the tables,
+    built once, no ORM objects."""
+    seq, prev_hash = db.execute(_LOCK_HEAD).one()
     at = now().strftime(AUDIT_TIME_FORMAT)
     rows = []
     for actor, action, object_type, object_id, details in entries:
@@ -117,13 +122,8 @@ def _append(db: Session, entries: list[_Fields]) -> None:
             "prev_hash": prev_hash, "hash": digest,
         })  # fmt: skip
         prev_hash = digest
-    db.execute(insert(AuditEntry), rows)
-    db.execute(
-        update(AuditHead)
-        .where(AuditHead.id == 1)
-        .values(seq=seq, hash=prev_hash)
-        .execution_options(synchronize_session=False)
-    )
+    db.execute(_INSERT_ENTRY, rows)
+    db.execute(_MOVE_HEAD, {"seq": seq, "hash": prev_hash})
     mark_written(db)
 
 

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, current_app, g
-from sqlalchemy import DateTime, Engine, create_engine, event
+from sqlalchemy import DateTime, Engine, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -216,12 +216,20 @@ def session() -> Session:
     return current
 
 
+def table_of(model: type[Base]) -> Table:
+    """``model``'s table, for plain Core statements run through a session: a statement on
+    the mapped class takes the ORM's path (its bulk persistence), one on the table does not."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
 def insert_unless_present(db: Session, model: type[Base], values: Mapping[str, Any]) -> None:
     """Insert one row unless a row with the same unique key is there already, in one
     statement (``INSERT … ON CONFLICT DO NOTHING``, as SQLite and PostgreSQL both have it;
     no savepoint and no second statement)."""
     dialect = sqlite if db.get_bind().dialect.name == "sqlite" else postgresql
-    result = db.execute(dialect.insert(model).values(**values).on_conflict_do_nothing())
+    result = db.execute(dialect.insert(table_of(model)).on_conflict_do_nothing(), values)
     if result.rowcount:  # type: ignore[attr-defined]
         mark_written(db)
 

@@ -66,10 +66,15 @@ def lock_leg(db: Session, call_sid: str) -> CallLeg | None:
     return leg
 
 
+_ATTEMPT = (
+    select(TransmissionAttempt)
+    .where(TransmissionAttempt.id == bindparam("attempt_id"))
+    .with_for_update()
+)
+
+
 def lock_attempt(db: Session, attempt_id: int) -> TransmissionAttempt | None:
-    return db.scalars(
-        select(TransmissionAttempt).where(TransmissionAttempt.id == attempt_id).with_for_update()
-    ).first()
+    return db.scalars(_ATTEMPT, {"attempt_id": attempt_id}).first()
 
 
 def professional_leg(

@@ -12,17 +12,17 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
 from logging_app import audit, transmissions
 from logging_app.clock import now
 from logging_app.config import Settings
-from logging_app.db import insert_unless_present, transaction
+from logging_app.db import insert_unless_present, table_of, transaction
 from logging_app.models import CallLeg, Order, Recording, TranscriptSegment, TransmissionAttempt
 from voice import attempts, flow, prompts
 from voice.gateway import GatewayError, gateway_of
@@ -236,6 +236,23 @@ def transcription_event(
 PLACING_TIMEOUT = timedelta(seconds=30)
 
 
+def _where_things_stand_query() -> Select[Any]:
+    a, leg = table_of(TransmissionAttempt).c, table_of(CallLeg).c
+    columns = [a.outcome, a.connected_at, a.started_at, a.physician_call_sid, a.order_id]
+    columns += [leg.call_sid, leg.role, leg.language, leg.twilio_status, leg.stated_role, leg.step]
+    return (
+        select(*columns)
+        .select_from(table_of(TransmissionAttempt))
+        .outerjoin(table_of(CallLeg), leg.attempt_id == a.id)
+        .where(a.id == bindparam("attempt_id"))
+        .order_by(leg.id)
+    )
+
+
+# An attempt and its legs, as the wait poll reads them (built once: the poll is frequent).
+_WHERE_THINGS_STAND = _where_things_stand_query()
+
+
 def wait_message(
     db: Session, settings: Settings, attempt_id: int
 ) -> tuple[str, list[flow.Effect]] | None:
@@ -245,17 +262,7 @@ def wait_message(
     This poll comes every few seconds from each waiting physician, so it reads the attempt
     and its legs in one plain query (no ORM objects); only ending the attempt takes the
     ORM's path."""
-    a, leg = TransmissionAttempt.__table__.c, CallLeg.__table__.c
-    columns = [a.outcome, a.connected_at, a.started_at, a.physician_call_sid, a.order_id]
-    columns += [leg.call_sid, leg.role, leg.language, leg.twilio_status, leg.stated_role, leg.step]
-    query = (
-        select(*columns)
-        .select_from(TransmissionAttempt.__table__)
-        .outerjoin(CallLeg.__table__, leg.attempt_id == a.id)
-        .where(a.id == attempt_id)
-        .order_by(leg.id)
-    )
-    rows = db.connection().execute(query).all()
+    rows = db.connection().execute(_WHERE_THINGS_STAND, {"attempt_id": attempt_id}).all()
     if not rows:
         return None
     attempt, legs = rows[0], [row for row in rows if row.call_sid is not None]
