@@ -3,11 +3,14 @@ and nothing else is written."""
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit, urlunsplit
+
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from twilio.request_validator import RequestValidator
 
 from logging_app.models import AuditEntry
 from tests.conftest import row_counts
@@ -103,4 +106,32 @@ def test_signature_is_checked_against_the_public_url_not_the_host_header(
         data=params,
         headers={"X-Twilio-Signature": signature, "Host": "attacker.example"},
     )
+    assert twiml(response).find("Gather") is not None
+
+
+def test_signature_with_characters_no_signature_has_is_refused(
+    client: FlaskClient, db: Session
+) -> None:
+    """Not an error: a header of any characters is checked and refused like any other."""
+    headers = {"X-Twilio-Signature": "é" * 28}
+    _refused(client, db, "/voice/incoming", data=_params(), headers=headers)
+
+
+def test_signature_of_the_url_in_its_other_form_is_accepted(
+    app: Flask, client: FlaskClient
+) -> None:
+    """Twilio signs a URL with or without its port (twilio-python checks both): one signed
+    on the other form than ``PUBLIC_BASE_URL``'s is accepted too."""
+    hooks = Webhooks(client, app)
+    parts = urlsplit(hooks.url("/voice/incoming"))
+    default = 443 if parts.scheme == "https" else 80
+    host = parts.hostname or ""
+    other = f"{host}:{default}" if parts.port is None else host
+    params = _params()
+    signature = RequestValidator(hooks.token).compute_signature(
+        urlunsplit(parts._replace(netloc=other)), params
+    )
+    assert signature != hooks.signature("/voice/incoming", params)
+    headers = {"X-Twilio-Signature": signature}
+    response = client.post("/voice/incoming", data=params, headers=headers)
     assert twiml(response).find("Gather") is not None

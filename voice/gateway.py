@@ -156,8 +156,8 @@ class Gateway:
         validator = RequestValidator(token)
         # The URL as requested first (one HMAC); then twilio-python's check, which also
         # tries the URL with and without its port, as Twilio signs either.
-        exact = validator.compute_signature(url, form)
-        return hmac.compare_digest(exact, signature) or bool(
+        exact = validator.compute_signature(url, form).encode()
+        return hmac.compare_digest(exact, signature.encode()) or bool(
             validator.validate(url, form, signature)
         )
 
