@@ -97,8 +97,8 @@ def _respond(work: Callable[[Session], Reply], *, reading: bool = False) -> Resp
     return _respond_once(db, work)
 
 
-# Statements that run on most webhooks are built once, on the tables (plain Core: no ORM
-# step, no statement to build and key for the cache on each webhook).
+# Built once, on the table (plain Core: no ORM step, no statement to build and key for the
+# cache on each webhook that stores its receipt).
 _STORE_RECEIPT = insert(table_of(WebhookReceipt))
 
 
@@ -112,8 +112,15 @@ def _respond_once(db: Session, work: Callable[[Session], Reply]) -> Response:
             # Only what changed something needs its answer kept: a retry of a read (the
             # wait music's poll, a stale or repeated request) reads again, changes nothing
             # and answers the same.
-            receipt = {"token": token, "path": request.path, "status_code": reply.status}
-            db.execute(_STORE_RECEIPT, receipt | {"body": reply.body})
+            db.execute(
+                _STORE_RECEIPT,
+                {
+                    "token": token,
+                    "path": request.path,
+                    "status_code": reply.status,
+                    "body": reply.body,
+                },
+            )
         db.commit()
     except IntegrityError:
         db.rollback()
