@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from logging_app.clock import now
-from logging_app.models import CallLeg, Order, TransmissionAttempt
+from logging_app.models import ENDED_STEP, CallLeg, Order, TransmissionAttempt
 
 CALL_PHYSICIAN = "ordophone.call_physician"
 AUTHENTICATED_BY = "portal_session_and_callback"
@@ -114,7 +114,12 @@ def progress(db: Session, order: Order) -> Progress | None:
         Stage("connected", attempt is not None and attempt.connected_at is not None),
     ]
     if attempt is not None:
-        finished, outcome, kind = attempt.outcome is not None, attempt.outcome, "outcome"
+        # An attempt awaiting the read-back, or one that failed, may still change on this
+        # call (the physician answers the read-back question, or calls again at once): the
+        # page follows it until the attempt is transmitted or the call is over.
+        call_over = status in ENDED_CALL_STATUSES or leg.step == ENDED_STEP
+        finished = attempt.outcome == "transmitted" or (attempt.outcome is not None and call_over)
+        outcome, kind = attempt.outcome, "outcome"
     else:
         finished, kind = status in ENDED_CALL_STATUSES, "call_status"
         outcome = status if finished else None

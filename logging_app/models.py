@@ -45,8 +45,17 @@ ATTEMPT_OUTCOMES = (
     "failed",
     "abandoned",
     "cancelled",
+    # The professional heard the order, but the physician said the read-back was wrong,
+    # incomplete or cut off; or a read-back never confirmed was voided by a new call.
+    "read_back_refused",
+    "superseded",
 )
 SUCCESSFUL_OUTCOMES = ("transmitted", "awaiting_confirmation")
+# Outcomes of an order that a professional heard but that was not transmitted: their
+# written record is issued too, marked "do not act on it" on every page.
+VOIDED_OUTCOMES = ("read_back_refused", "superseded")
+RECORDED_OUTCOMES = SUCCESSFUL_OUTCOMES + VOIDED_OUTCOMES
+ENDED_STEP = "ended"  # the step of a call leg whose flow is over
 USER_ROLES = ("physician", "clerk", "admin")
 LANGUAGES = ("fr", "en")
 PRIORITIES = ("routine", "urgent")

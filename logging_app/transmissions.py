@@ -4,7 +4,10 @@ An attempt starts when the physician asks Ordophone to call the service (the ord
 ``ready → in_transmission`` and its content hash is frozen, R2). It ends once, with an outcome:
 ``awaiting_confirmation`` when a confirmed professional joined the conversation, upgraded to
 ``transmitted`` when the physician confirms the read-back; any other outcome puts the order
-back to ``ready``. An ended attempt never changes outcome again, except that upgrade. The
+back to ``ready``. An ended attempt never changes outcome again, except from
+``awaiting_confirmation``: to ``transmitted`` (read-back confirmed), ``read_back_refused`` (the
+physician said it was wrong, incomplete or cut off) or ``superseded`` (a later call voided
+it to give the order again); the last two put the order back to ``ready`` (R10). The
 database enforces one active attempt per order and one successful attempt per order ever.
 """
 
@@ -40,7 +43,9 @@ class AttemptRefused(Exception):
 def refusal_reason(db: Session, physician: Physician, number: str) -> tuple[Order | None, str]:
     """The order ``number`` if ``physician`` may transmit it now, with "" as reason; else the
     reason it is refused: malformed, unknown, not_yours, transmitted, in_transmission,
-    cancelled, not_ready (no service chosen yet). Whose order it is is never told."""
+    cancelled, not_ready (no service chosen yet), unconfirmed (its read-back awaits the
+    physician's confirmation; the order comes with this reason). Whose order it is is never
+    told."""
     if not is_well_formed(number):
         return None, "malformed"
     # With its service, which the summary says next (one statement, not two).
@@ -50,11 +55,10 @@ def refusal_reason(db: Session, physician: Physician, number: str) -> tuple[Orde
         return None, "unknown"
     if order.physician_id != physician.id:
         return None, "not_yours"
+    if order.status == "awaiting_confirmation":
+        return order, "unconfirmed"  # the physician may confirm it, or give it again
     if order.status != "ready":
-        reasons = {"transmitted": "transmitted", "awaiting_confirmation": "transmitted"}
-        return None, reasons.get(
-            order.status, order.status if order.status != "draft" else "not_ready"
-        )
+        return None, order.status if order.status != "draft" else "not_ready"
     return order, ""
 
 
@@ -146,12 +150,12 @@ def mark_connected(db: Session, attempt: TransmissionAttempt, actor: str) -> boo
 
 def confirm_read_back(db: Session, attempt: TransmissionAttempt, actor: str) -> bool:
     """The physician confirms the professional's read-back: the order is transmitted."""
-    if attempt.read_back_confirmed or attempt.outcome != "awaiting_confirmation":
+    at = now()
+    values = {"outcome": "transmitted", "read_back_confirmed": True, "read_back_confirmed_at": at}
+    if not _settle_unconfirmed(db, attempt, values):
         return False
-    attempt.read_back_confirmed = True
-    attempt.read_back_confirmed_at = now()
-    attempt.outcome = "transmitted"
     attempt.order.status = "transmitted"
+    attempt.order.updated_at = at
     record_due(attempt)
     db.flush()
     audit.record(
@@ -159,6 +163,54 @@ def confirm_read_back(db: Session, attempt: TransmissionAttempt, actor: str) -> 
         {"attempt": attempt.id},
     )  # fmt: skip
     return True
+
+
+def refuse_read_back(db: Session, attempt: TransmissionAttempt, actor: str) -> bool:
+    """The physician says the read-back was wrong, incomplete or cut off: the order was not
+    transmitted, and may be called again (R10). Its record says not to act on it."""
+    return _void(db, attempt, "read_back_refused", actor)
+
+
+def supersede(db: Session, attempt: TransmissionAttempt, actor: str) -> bool:
+    """A read-back never confirmed is voided, so that the order can be given again."""
+    return _void(db, attempt, "superseded", actor)
+
+
+def _void(db: Session, attempt: TransmissionAttempt, outcome: str, actor: str) -> bool:
+    if not _settle_unconfirmed(db, attempt, {"outcome": outcome}):
+        return False
+    order = attempt.order
+    if order.status == "awaiting_confirmation":
+        order.status, order.updated_at = "ready", now()
+    record_due(attempt)  # the record's new version: "not transmitted, do not act on it"
+    db.flush()
+    audit.record(db, actor, f"attempt.{outcome}", "order", order.number, {"attempt": attempt.id})
+    return True
+
+
+def _settle_unconfirmed(db: Session, attempt: TransmissionAttempt, values: dict[str, Any]) -> bool:
+    """Move an attempt out of ``awaiting_confirmation``, once: a conditional update, so that
+    a confirmation in the portal and a new call at the same moment never both win."""
+    changed = db.execute(
+        update(TransmissionAttempt)
+        .where(
+            TransmissionAttempt.id == attempt.id,
+            TransmissionAttempt.outcome == "awaiting_confirmation",
+        )
+        .values(**values)
+        .execution_options(synchronize_session="fetch")
+    )
+    return changed.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+
+
+def unconfirmed_attempt(db: Session, order: Order) -> TransmissionAttempt | None:
+    """The attempt of ``order`` whose read-back awaits the physician's confirmation."""
+    return db.scalars(
+        select(TransmissionAttempt).where(
+            TransmissionAttempt.order_id == order.id,
+            TransmissionAttempt.outcome == "awaiting_confirmation",
+        )
+    ).first()
 
 
 def record_due(attempt: TransmissionAttempt) -> None:

@@ -33,7 +33,12 @@ TABLE: list[tuple[str, str, dict[str, Any], dict[str, str], str]] = [
     # The API is unreachable in these tests: the call cannot be placed, the physician is told.
     ("physician", "summary", {}, {"Digits": "1"}, "not_transmitted"),
     ("physician", "read_back", {"outcome": "awaiting_confirmation"}, {"Digits": "1"}, "ended"),
-    ("physician", "read_back", {"outcome": "awaiting_confirmation"}, {"Digits": "2"}, "ended"),
+    (
+        "physician", "read_back", {"outcome": "awaiting_confirmation"}, {"Digits": "2"},
+        "not_transmitted",
+    ),
+    ("physician", "read_back", {"outcome": "awaiting_confirmation"}, {"Digits": "3"}, "ended"),
+    ("physician", "read_back", {"outcome": "awaiting_confirmation"}, {"Digits": "4"}, "read_back"),
     ("physician", "read_back", {"outcome": "awaiting_confirmation"}, {}, "read_back"),
     ("physician", "not_transmitted", {"outcome": "busy"}, {"Digits": "1"}, "summary"),
     ("physician", "not_transmitted", {"outcome": "busy"}, {"Digits": "2"}, "ended"),

@@ -29,7 +29,7 @@ def _key_order(app: Flask, client: FlaskClient, number: str) -> str:
     ("status", "heard"),
     [
         ("transmitted", "déjà été transmise"),
-        ("awaiting_confirmation", "déjà été transmise"),
+        ("awaiting_confirmation", "relecture de l'ordonnance"),
         ("in_transmission", "déjà en cours de transmission"),
         ("cancelled", "a été annulée"),
     ],

@@ -46,7 +46,7 @@ def _phones(line: PhoneLine) -> None:
     physician: list[dict[str, Any]] = [
         {"press": "1"},
         {"converse": scenarios.PHYSICIAN_LINES, "confidence": 0.92},
-        {"press": "2"},
+        {"press": "3"},
     ]
     line.sim.register_number(
         DEMO_PHYSICIAN["phone"], answer(rings=2),

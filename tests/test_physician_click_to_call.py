@@ -86,7 +86,7 @@ def test_the_physician_transmits_from_the_portal_through_the_simulator(line: Pho
 
 
 def test_a_read_back_confirmed_afterwards_makes_version_two(line: PhoneLine) -> None:
-    _physician_answers(line, read_back_key="2")
+    _physician_answers(line, read_back_key="3")
     number = _ready_order(line)
     client = _signed_in(line)
     _call(line, client, number)
@@ -120,7 +120,7 @@ def test_wrong_passwords_at_confirmation_lock_the_account_and_end_the_session(
 ) -> None:
     """A borrowed session cannot guess the password: the confirmation's failures count toward
     the account's lockout as sign-in failures do, and the lock ends the session."""
-    _physician_answers(line, read_back_key="2")
+    _physician_answers(line, read_back_key="3")
     number = _ready_order(line)
     client = _signed_in(line)
     _call(line, client, number)

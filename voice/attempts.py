@@ -8,6 +8,8 @@ line is hung up. Ending twice changes nothing (``transmissions.end_attempt``).
 
 from __future__ import annotations
 
+from functools import partial
+
 from flask import Flask
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
@@ -159,23 +161,35 @@ def conversation_over(
     db: Session, settings: Settings, attempt: TransmissionAttempt, actor: str
 ) -> list[flow.Effect]:
     """The conversation with a confirmed professional is over: the order awaits the
-    physician's confirmation of the read-back, and the transcription stops (once)."""
+    physician's confirmation of the read-back, and the recording and the transcription stop
+    (once), so that neither holds what is said after the conversation."""
     if not transmissions.end_attempt(db, attempt, "awaiting_confirmation", actor):
         return []
     assert attempt.physician_call_sid is not None
-    return [stop_transcription(attempt.id, attempt.physician_call_sid)]
+    return [stop_media(attempt.id, attempt.physician_call_sid)]
 
 
 def transcription_name(attempt_id: int) -> str:
     return f"attempt-{attempt_id}"
 
 
-def stop_transcription(attempt_id: int, physician_sid: str) -> flow.Effect:
+def stop_media(attempt_id: int, physician_sid: str) -> flow.Effect:
+    """Stop the recording and the transcription of the physician's leg. Each may have
+    ended already (the physician hung up): that is logged, not an error."""
+
     def run(app: Flask) -> None:
-        try:
-            gateway_of(app).stop_transcription(physician_sid, transcription_name(attempt_id))
-        except GatewayError as exc:
-            app.logger.info("attempt %s: transcription not stopped: %s", attempt_id, exc)
+        gateway = gateway_of(app)
+        stops = {
+            "recording": partial(gateway.stop_recording, physician_sid),
+            "transcription": partial(
+                gateway.stop_transcription, physician_sid, transcription_name(attempt_id)
+            ),
+        }
+        for what, stop in stops.items():
+            try:
+                stop()
+            except GatewayError as exc:
+                app.logger.info("attempt %s: %s not stopped: %s", attempt_id, what, exc)
 
     return run
 

@@ -97,6 +97,8 @@ def conference_event(
     means they hung up while waiting; the end of a conversation stops the transcription."""
     event, call_sid = form.get("StatusCallbackEvent", ""), form.get("CallSid", "")
     leg = attempts.leg_by_sid(db, call_sid) if call_sid else None
+    if leg is not None and leg.attempt_id != attempt.id:
+        leg = None  # a physician who called again is in a later attempt's room now
     actor = f"twilio:conference:{form.get('ConferenceSid', '')}"
     if event == "participant-join" and leg is not None:
         leg.joined_at = leg.joined_at or now()

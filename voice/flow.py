@@ -19,7 +19,7 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from logging_app.clock import now
 from logging_app.config import Settings
-from logging_app.models import CallLeg
+from logging_app.models import ENDED_STEP, CallLeg
 from voice import prompts
 
 Effect = Callable[[Flask], None]
@@ -38,7 +38,7 @@ class BeforeAnswer:
         self.run(app)
 
 
-ENDED = "ended"
+ENDED = ENDED_STEP
 MAX_TRIES = 3  # unanswered or wrong answers before a step gives up
 # Twilio's "Webhooks connection overrides" (twilio.com/docs/usage/webhooks/
 # webhooks-connection-overrides), the fragment of every URL given to Twilio: a webhook is

@@ -120,6 +120,13 @@ class Gateway:
         sid: str = recording.sid
         return sid
 
+    def stop_recording(self, call_sid: str) -> None:
+        """Stop the call's recording in progress (``Twilio.CURRENT`` names it)."""
+        try:
+            self.client.calls(call_sid).recordings("Twilio.CURRENT").update(status="stopped")
+        except (TwilioException, OSError) as exc:
+            raise GatewayError(f"stopping the recording failed: {exc}") from exc
+
     def start_transcription(
         self, call_sid: str, name: str, language: str, status_callback: str
     ) -> None:

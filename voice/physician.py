@@ -14,7 +14,13 @@ from logging_app import audit, directory, transmissions
 from logging_app.clock import now
 from logging_app.config import Settings
 from logging_app.credentials import check_secret
-from logging_app.models import SUCCESSFUL_OUTCOMES, CallLeg, Physician, TransmissionAttempt
+from logging_app.models import (
+    SUCCESSFUL_OUTCOMES,
+    CallLeg,
+    Order,
+    Physician,
+    TransmissionAttempt,
+)
 from logging_app.validation import InvalidField, phone_number
 from voice import attempts, flow, outbound, portal_calls, prompts
 from voice.flow import Context, Next, Step
@@ -145,6 +151,10 @@ def answer_order(ctx: Context) -> Next:
         return flow.retry(ctx, ctx.text("no_input"))
     assert ctx.leg.physician is not None
     order, reason = transmissions.refusal_reason(ctx.db, ctx.leg.physician, entered)
+    if reason == "unconfirmed":
+        assert order is not None
+        ctx.leg.order_id, ctx.leg.order = order.id, order
+        return Next("unconfirmed")
     if order is None:
         audit.record(ctx.db, _actor(ctx), "phone.order_refused", details={"reason": reason})
         return flow.retry(ctx, ctx.text(f"order_{reason}"))
@@ -166,6 +176,8 @@ def say_summary(ctx: Context, response: VoiceResponse) -> None:
         initials=prompts.initials(order.patient_name),
         service=order.service.name,
     )
+    if order.priority == "urgent":
+        prompts.say(gather, ctx.text("urgent"), ctx.language)
     prompts.say(gather, words, ctx.language)
 
 
@@ -192,6 +204,7 @@ def _call_service(ctx: Context) -> Next:
         _, reason = transmissions.refusal_reason(ctx.db, leg.physician, order.number)
         return Next("order_number", (ctx.text(f"order_{reason or 'in_transmission'}"),))
     leg.attempt_id, leg.attempt = attempt.id, attempt
+    leg.joined_at = leg.left_at = None  # of an earlier attempt's room, if this is a retry
     assert order.service is not None
     ctx.effects.append(outbound.place_call(attempt.id, order.service.phone))
     return Next(attempts.WAITING, (ctx.text("calling", service=order.service.name),))
@@ -250,6 +263,8 @@ def ask_read_back(ctx: Context, response: VoiceResponse) -> None:
 
 
 def answer_read_back(ctx: Context) -> Next:
+    """1: the read-back was correct (transmitted). 2: wrong, incomplete or cut off (not
+    transmitted; the physician may call again at once). 3, or no answer: confirm later."""
     attempt = ctx.leg.attempt
     assert attempt is not None
     number = prompts.spelled_digits(attempt.order.number)
@@ -257,9 +272,54 @@ def answer_read_back(ctx: Context) -> Next:
     if choice == "1":
         transmissions.confirm_read_back(ctx.db, attempt, _actor(ctx))
         return Next(None, (ctx.text("transmitted", number=number),))
-    if choice == "2" or ctx.leg.step_tries + 1 >= flow.MAX_TRIES:
+    if choice == "2":
+        transmissions.refuse_read_back(ctx.db, attempt, _actor(ctx))
+        return Next(attempts.NOT_TRANSMITTED)
+    if choice == "3" or ctx.leg.step_tries + 1 >= flow.MAX_TRIES:
         return Next(None, (ctx.text("awaiting_confirmation", number=number),))
     return Next("read_back", (ctx.text("no_input" if not choice else "invalid_choice"),), True)
+
+
+# A read-back left unconfirmed by an earlier call ----------------------------------------
+
+
+def ask_unconfirmed(ctx: Context, response: VoiceResponse) -> None:
+    order = ctx.leg.order
+    assert order is not None
+    gather = ctx.gather(response, num_digits=1)
+    number = prompts.spelled_digits(order.number)
+    prompts.say(gather, ctx.text("unconfirmed", number=number), ctx.language)
+
+
+def answer_unconfirmed(ctx: Context) -> Next:
+    """1 confirms the earlier read-back; 2 voids that attempt (its record says so) and
+    offers the order again, as if it had never been called."""
+    order = ctx.leg.order
+    assert order is not None
+    choice = flow.digits(ctx)
+    if choice not in ("1", "2"):
+        return flow.retry(ctx, ctx.text("no_input" if not choice else "invalid_choice"))
+    earlier = transmissions.unconfirmed_attempt(ctx.db, order)
+    settle = transmissions.confirm_read_back if choice == "1" else transmissions.supersede
+    if earlier is None or not settle(ctx.db, earlier, _actor(ctx)):
+        # Settled meanwhile (confirmed in the portal, say): the order is told as it now is.
+        ctx.db.refresh(order)
+        return _order_as_it_stands(ctx, order)
+    if choice == "1":
+        number = prompts.spelled_digits(order.number)
+        return Next(None, (ctx.text("transmitted", number=number),))
+    return Next("summary", (ctx.text("previous_voided"),))
+
+
+def _order_as_it_stands(ctx: Context, order: Order) -> Next:
+    assert ctx.leg.physician is not None
+    _, reason = transmissions.refusal_reason(ctx.db, ctx.leg.physician, order.number)
+    if not reason:
+        return Next("summary")
+    if reason == "unconfirmed":
+        return Next("unconfirmed", again=True)
+    ctx.leg.order_id, ctx.leg.order = None, None
+    return Next("order_number", (ctx.text(f"order_{reason}"),))
 
 
 # Not transmitted (R10) -------------------------------------------------------------------
@@ -292,6 +352,7 @@ STEPS = {
     "summary": Step(say_summary, answer_summary),
     attempts.WAITING: Step(join_conference, conference_over),
     "read_back": Step(ask_read_back, answer_read_back),
+    "unconfirmed": Step(ask_unconfirmed, answer_unconfirmed),
     attempts.NOT_TRANSMITTED: Step(say_not_transmitted, answer_not_transmitted),
 }
 flow.register(STEPS)

@@ -93,12 +93,15 @@ def _role_stated(ctx: Context, role: str) -> Next:
 def ask_role(ctx: Context, response: VoiceResponse) -> None:
     gather = ctx.gather(response, num_digits=1)
     doctor = _doctor(ctx)
-    if _both_languages(ctx):
-        prompts.say(gather, prompts.text("role_question", "fr", doctor=doctor), "fr")
-        prompts.say(gather, prompts.text("for_english", "en"), "en")
-        prompts.say(gather, prompts.text("role_question", "en", doctor=doctor), "en")
-    else:
-        prompts.say(gather, ctx.text("role_question", doctor=doctor), ctx.language)
+    attempt = ctx.leg.attempt
+    urgent = attempt is not None and attempt.order.priority == "urgent"
+    languages = ("fr", "en") if _both_languages(ctx) else (ctx.language,)
+    for language in languages:
+        if urgent:  # the first thing the service hears
+            prompts.say(gather, prompts.text("urgent", language), language)
+        if language == "en" and _both_languages(ctx):
+            prompts.say(gather, prompts.text("for_english", "en"), "en")
+        prompts.say(gather, prompts.text("role_question", language, doctor=doctor), language)
 
 
 def answer_role(ctx: Context) -> Next:
@@ -202,7 +205,10 @@ def answer_name(ctx: Context) -> Next:
         ctx.db, _actor(ctx), "screening.professional_confirmed", "order",
         attempt.order.number, {"attempt": attempt.id, "role": ctx.leg.stated_role},
     )  # fmt: skip
-    return Next("connected", (ctx.text("connected", doctor=_doctor(ctx)),))
+    # Whoever receives the order hears the notice before the recording starts at the join
+    # (DESIGN §8), also a professional reached by transfer, who never heard the greeting.
+    notice = ctx.text("recording_notice")
+    return Next("connected", (notice, ctx.text("connected", doctor=_doctor(ctx))))
 
 
 # Join ------------------------------------------------------------------------------------

@@ -149,10 +149,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Press 1 to try again, 2 to end. You may also send the order another way.",
     },
     "read_back": {
-        "fr": "La conversation est terminée. Appuyez sur 1 si le professionnel vous a relu "
-        "l'ordonnance et que vous la confirmez, sur 2 sinon.",
-        "en": "The conversation has ended. Press 1 if the professional read the order back "
-        "and you confirm it, 2 if not.",
+        "fr": "La conversation est terminée. Si le professionnel vous a relu l'ordonnance et "
+        "qu'elle est exacte, appuyez sur 1. Si la relecture était erronée, incomplète ou "
+        "interrompue, appuyez sur 2 : l'ordonnance ne sera pas transmise. Pour confirmer "
+        "plus tard, appuyez sur 3.",
+        "en": "The conversation has ended. If the professional read the order back and it is "
+        "correct, press 1. If the read-back was wrong, incomplete or cut off, press 2: the "
+        "order will not be transmitted. To confirm later, press 3.",
     },
     "transmitted": {
         "fr": "Merci. L'ordonnance {number} est transmise et la relecture est confirmée. "
@@ -161,11 +164,38 @@ TEXTS: dict[str, dict[str, str]] = {
         "The written record will follow in the portal. Goodbye.",
     },
     "awaiting_confirmation": {
-        "fr": "L'ordonnance {number} a été transmise, mais la relecture n'est pas confirmée. "
-        "Confirmez-la dans le portail, où suivra le registre écrit. Au revoir.",
-        "en": "Order {number} was transmitted, but the read-back is not confirmed. "
-        "Please confirm it in the portal, where the written record will follow. Goodbye.",
+        "fr": "L'ordonnance {number} a été dictée, mais la relecture n'est pas confirmée. "
+        "Confirmez-la dans le portail, ou rappelez Ordophone pour la confirmer ou pour "
+        "transmettre l'ordonnance de nouveau. Au revoir.",
+        "en": "Order {number} was dictated, but the read-back is not confirmed. Please "
+        "confirm it in the portal, or call Ordophone again to confirm it or to transmit the "
+        "order again. Goodbye.",
     },
+    "reason_read_back_refused": {
+        "fr": "Vous avez indiqué que la relecture était erronée, incomplète ou interrompue. "
+        "Un registre indiquant de ne pas exécuter cette ordonnance est émis pour le service.",
+        "en": "You said the read-back was wrong, incomplete or cut off. A record telling the "
+        "service not to act on this order is being issued.",
+    },
+    "unconfirmed": {
+        "fr": "La relecture de l'ordonnance {number} n'a pas été confirmée. Pour confirmer "
+        "la relecture faite lors de l'appel précédent, appuyez sur 1. Pour transmettre "
+        "l'ordonnance de nouveau, appuyez sur 2 : la transmission précédente sera annulée.",
+        "en": "The read-back of order {number} was not confirmed. To confirm the read-back "
+        "given in the previous call, press 1. To transmit the order again, press 2: the "
+        "previous transmission will be voided.",
+    },
+    "previous_voided": {
+        "fr": "La transmission précédente est annulée. Le service en sera avisé par son "
+        "registre écrit.",
+        "en": "The previous transmission is voided. The service will be told by its written "
+        "record.",
+    },
+    "order_unconfirmed": {
+        "fr": "La relecture de cette ordonnance attend votre confirmation dans le portail.",
+        "en": "The read-back of this order awaits your confirmation in the portal.",
+    },
+    "urgent": {"fr": "Ordonnance URGENTE.", "en": "URGENT order."},
     "goodbye": {"fr": "Au revoir.", "en": "Goodbye."},
     "no_input": {"fr": "Je n'ai rien entendu.", "en": "I did not hear anything."},
     "invalid_choice": {"fr": "Ce choix n'est pas valide.", "en": "This choice is not valid."},
@@ -199,6 +229,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "ask_name": {
         "fr": "Dites votre prénom et votre nom.",
         "en": "Say your first and last name.",
+    },
+    "recording_notice": {
+        "fr": "La conversation qui suit est enregistrée.",
+        "en": "The conversation that follows is recorded.",
     },
     "connected": {
         "fr": "Vous êtes maintenant en communication avec {doctor}. "

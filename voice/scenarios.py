@@ -9,6 +9,7 @@ fresh fictional order of the demo physician (``ordophone demo-seed``).
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import time
 import urllib.request
@@ -54,6 +55,17 @@ def _professional(name: str, key: str, permit: str, spoken: str) -> dict[str, An
 
 
 RADIOLOGIST = _professional("radiologist", "1", "0123456", "Jean Tremblay")
+# A radiologist who hangs up halfway through the read-back (the line drops, say).
+CUT_OFF = {
+    "name": "radiologist",
+    "actions": [
+        {"press": "1"},
+        {"press": "0123456#"},
+        {"say": "Jean Tremblay", "confidence": 0.93},
+        {"converse": ["Je relis : radiographie pulmonaire, deux…"], "confidence": 0.9},
+        {"hangup": True},
+    ],
+}
 TECHNOLOGIST = _professional("technologist", "2", "0456789", "Marie Tremblay")
 
 
@@ -66,6 +78,20 @@ def _ordering(number: str) -> Actions:
         {"converse": PHYSICIAN_LINES, "confidence": 0.92},
         {"press": "1"},
     ]
+
+
+def _read_back_refused(number: str) -> Actions:
+    """The physician says the read-back was wrong (2), hears that the order was not
+    transmitted, presses 1 to call again at once, and this time confirms it."""
+    first, again = _ordering(number), _ordering(number)[2:]
+    return [*first[:-1], {"press": "2"}, {"press": "1"}, *again]
+
+
+def _cut_off(number: str) -> Actions:
+    """The physician dictates; the professional hangs up before the read-back is over; the
+    physician answers 2 (cut off), then ends."""
+    dictation = {"converse": PHYSICIAN_LINES[:1], "confidence": 0.92}
+    return [*_ordering(number)[:3], dictation, {"press": "2"}, {"press": "2"}]
 
 
 def _then_ends(number: str) -> Actions:
@@ -83,6 +109,8 @@ class Scenario:
     expected_outcome: str | None  # of the attempt this call makes (None: it makes none)
     order_already: str = "ready"  # "transmitted": the order went out before this call
     received_by: str | None = None  # the professional's stated role, when one received it
+    earlier_outcomes: tuple[str, ...] = ()  # of the attempts before the last, in one call
+    priority: str = "routine"
 
 
 SCENARIOS = {
@@ -111,6 +139,36 @@ SCENARIOS = {
             "transmitted",
             "transmitted",
             received_by="technologist",
+        ),
+        Scenario(
+            "urgent",
+            "An urgent order: both the physician and the radiologist hear URGENT first.",
+            _ordering,
+            {"behaviour": {"answer": {"rings": 1}}, "script": RADIOLOGIST},
+            "transmitted",
+            "transmitted",
+            received_by="radiologist",
+            priority="urgent",
+        ),
+        Scenario(
+            "read-back-refused-then-retried",
+            "The physician says the read-back was wrong (2): not transmitted; they press 1 "
+            "to call again at once, and the second read-back is confirmed.",
+            _read_back_refused,
+            {"behaviour": {"answer": {"rings": 1}}, "script": RADIOLOGIST},
+            "transmitted",
+            "transmitted",
+            received_by="radiologist",
+            earlier_outcomes=("read_back_refused",),
+        ),
+        Scenario(
+            "professional-hangs-up-mid-read-back",
+            "The radiologist hangs up halfway through the read-back; the physician answers "
+            "2 (cut off): the order is not transmitted.",
+            _cut_off,
+            {"behaviour": {"answer": {"rings": 1}}, "script": CUT_OFF},
+            "ready",
+            "read_back_refused",
         ),
         Scenario(
             "staff-never-transfers",
@@ -189,7 +247,8 @@ def prepare_order(app: Flask, scenario: Scenario) -> tuple[str, str]:
         service = db.scalars(select(ImagingService).order_by(ImagingService.id)).first()
         if physician is None or service is None:
             raise ScenarioError("no demo physician or service: run `ordophone demo-seed` first")
-        order = orders.create_order(db, actor, demo_order_form(service.id))
+        form = dataclasses.replace(demo_order_form(service.id), priority=scenario.priority)
+        order = orders.create_order(db, actor, form)
         if scenario.order_already == "transmitted":
             attempt = transmissions.start_attempt(db, order, "portal_session_and_pin", actor, None)
             transmissions.end_attempt(db, attempt, "awaiting_confirmation", actor)

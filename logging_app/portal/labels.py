@@ -25,6 +25,8 @@ LABELS: dict[str, dict[str, LazyString]] = {
         "failed": _l("Not transmitted: call failed"),
         "abandoned": _l("Not transmitted: the physician hung up"),
         "cancelled": _l("Cancelled by the physician"),
+        "read_back_refused": _l("Not transmitted: the read-back was wrong or cut off"),
+        "superseded": _l("Not transmitted: voided by a later call"),
         "": _l("In progress"),
     },
     "role": {

@@ -22,7 +22,10 @@ def _refusal(status: str) -> str:
         "draft": _("The patient has not chosen a service yet: choose it before transmitting."),
         "in_transmission": _("This order is already being transmitted."),
         "transmitted": _("This order has already been transmitted."),
-        "awaiting_confirmation": _("This order has already been transmitted."),
+        "awaiting_confirmation": _(
+            "The read-back of this order awaits your confirmation: confirm it on this page, "
+            "or call Ordophone to confirm it or to transmit the order again."
+        ),
         "cancelled": _("This order has been cancelled."),
     }
     return str(messages.get(status, _("This order cannot be transmitted now.")))

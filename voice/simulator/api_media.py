@@ -57,9 +57,17 @@ def list_call_recordings(account_sid: str, call_sid: str) -> dict[str, Any]:
 
 @bp.post("/Calls/<call_sid>/Recordings/<recording_sid>.json")
 def update_call_recording(account_sid: str, call_sid: str, recording_sid: str) -> ProblemOr:
-    """Status=stopped completes the recording (paused/in-progress are accepted, no-ops)."""
+    """Status=stopped completes the recording (paused/in-progress are accepted, no-ops).
+    ``Twilio.CURRENT`` names the call's recording in progress, as on Twilio."""
     sim = engine()
     with sim.world.lock:
+        if recording_sid == "Twilio.CURRENT":
+            live = [
+                r
+                for r in sim.world.recordings.values()
+                if r.call_sid == call_sid and r.status == "in-progress"
+            ]
+            recording_sid = live[-1].sid if live else ""
         recording = sim.world.recordings.get(recording_sid)
     if recording is None or recording.call_sid != call_sid:
         return not_found()

@@ -165,7 +165,8 @@ def kick(engine: Engine, room: Conference, call_sid: str) -> None:
 
 
 def end(engine: Engine, room: Conference, reason: str, ending_call_sid: str | None) -> None:
-    """End the conference: everyone left is taken out, recordings in it complete."""
+    """End the conference: everyone left is taken out. A call's recording goes on, as on
+    Twilio, until the call ends or the recording is stopped."""
     with engine.world.lock:
         if room.status == "completed":
             return
@@ -178,9 +179,6 @@ def end(engine: Engine, room: Conference, reason: str, ending_call_sid: str | No
         room.date_updated = utc_now()
         engine.world.log(room.trace, "sim", f"conference {room.friendly_name} ends ({reason})")
         _event(engine, room, "conference-end", reason=reason, ending_call_sid=ending_call_sid)
-        for recording in list(engine.world.recordings.values()):
-            if recording.conference_sid == room.sid:
-                media.finish_recording(engine, recording)
         engine.world.changed.notify_all()
 
 

@@ -1,7 +1,8 @@
 """Recordings and real-time transcriptions, and the verbs that start and stop them.
 
-A recording completes when its call, or the conference it was started in, ends; its
-duration is the call's virtual time in between, and its media is a small deterministic
+A recording completes when its call ends or it is stopped (REST ``Status=stopped``, or
+``<Stop><Recording>``), as on Twilio: a call's recording outlives the conference the call was
+in. Its duration is the call's virtual time in between, and its media is a small deterministic
 WAV. A transcription receives every line spoken in a conference its call is in:
 `inbound_track` for what the call's own party says, `outbound_track` for the others.
 """
