@@ -117,6 +117,8 @@ def _prepare_reportlab() -> None:
 
 def _story(content: Mapping[str, Any], copy: Copy, digest: str) -> list[Flowable]:
     s = layout.styles()
+    outcome = content["outcome"]
+    voided = [layout.gap(6), sections.voided_notice(outcome)] if outcome in f.VOIDED_REASON else []
     return [
         Paragraph(
             "Ordonnance verbale d'imagerie médicale<br/>"
@@ -132,6 +134,7 @@ def _story(content: Mapping[str, Any], copy: Copy, digest: str) -> list[Flowable
             s.subtitle,
         ),
         sections.banner(copy),
+        *voided,
         layout.gap(8),
         sections.summary(content),
         *sections.order_section(content),
@@ -154,4 +157,5 @@ def _draw_running_text(canvas: Canvas, doc: Any, *, content: Mapping[str, Any], 
         copy_label=SHORT_BANNERS[copy],
         patient=str(content["patient"]["name"]),
         nam=str(content["patient"]["nam"]),
+        voided=content["outcome"] in f.VOIDED_REASON,
     )

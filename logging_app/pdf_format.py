@@ -69,6 +69,27 @@ PRIORITY = {
 OUTCOME = {
     "transmitted": ("Transmise", "Transmitted"),
     "awaiting_confirmation": ("En attente de confirmation", "Awaiting confirmation"),
+    "read_back_refused": (
+        "NON TRANSMISE : relecture refusée",
+        "NOT TRANSMITTED: read-back refused",
+    ),
+    "superseded": ("NON TRANSMISE : annulée", "NOT TRANSMITTED: voided"),
+}
+# The mark of a record whose order was heard but not transmitted (on every page, R10).
+VOIDED = ("NON TRANSMISE — ne pas exécuter", "NOT TRANSMITTED — do not act on it")
+VOIDED_REASON = {
+    "read_back_refused": (
+        "Le médecin a indiqué que la relecture était erronée, incomplète ou interrompue. "
+        "Le professionnel nommé ci-dessous a entendu une ordonnance qui n'a pas été transmise.",
+        "The physician said the read-back was wrong, incomplete or cut off. The professional "
+        "named below heard an order that was not transmitted.",
+    ),
+    "superseded": (
+        "La relecture n'a jamais été confirmée; le médecin a annulé cette transmission pour "
+        "donner l'ordonnance de nouveau. Seule une transmission ultérieure fait foi.",
+        "The read-back was never confirmed; the physician voided this transmission to give "
+        "the order again. Only a later transmission counts.",
+    ),
 }
 PROFESSIONAL_ROLE = {
     "radiologist": ("Radiologiste", "Radiologist"),

@@ -9,6 +9,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen.canvas import Canvas
 
 from .pdf_fonts import FONT, FONT_BOLD, printable
+from .pdf_format import VOIDED
 from .pdf_layout import (
     FRAME_WIDTH,
     MARGIN_BOTTOM,
@@ -18,6 +19,7 @@ from .pdf_layout import (
     PAGE_HEIGHT,
     PAGE_WIDTH,
     RULE,
+    URGENT,
 )
 
 # The footer's left part; the right part says "Page x de y / Page x of y".
@@ -39,9 +41,10 @@ def fit(value: str, font: str, size: float, width: float) -> str:
 
 
 def draw_running_text(
-    canvas: Canvas, *, order: str, copy_label: str, patient: str, nam: str
+    canvas: Canvas, *, order: str, copy_label: str, patient: str, nam: str, voided: bool = False
 ) -> None:
-    """Header and footer of every page (the page count is added by `NumberedCanvas`).
+    """Header and footer of every page (the page count is added by `NumberedCanvas`);
+    ``voided``: the order was not transmitted, and every page says not to act on it.
 
     A long patient name is shortened, never the NAM, which identifies the patient.
     """
@@ -61,6 +64,10 @@ def draw_running_text(
     label, identifier = "Patient : ", f" · NAM {fit(nam, FONT, 8, 100)}"
     room = _FOOTER_WIDTH - pdfmetrics.stringWidth(label + identifier, FONT, 8)
     canvas.drawString(MARGIN_X, bottom, label + fit(patient, FONT, 8, room) + identifier)
+    if voided:
+        canvas.setFillColor(URGENT)
+        canvas.setFont(FONT_BOLD, 9)
+        canvas.drawCentredString(PAGE_WIDTH / 2, top + 11, " / ".join(VOIDED))
     canvas.restoreState()
 
 

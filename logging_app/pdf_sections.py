@@ -23,6 +23,17 @@ def banner(copy: f.Copy) -> Flowable:
     return layout.boxed([Paragraph(markup, layout.styles().banner)], background, ink)
 
 
+def voided_notice(outcome: str) -> Flowable:
+    """The boxed warning under the banner of a record whose order was not transmitted."""
+    french, english = f.VOIDED
+    why_fr, why_en = f.VOIDED_REASON[outcome]
+    markup = (
+        f'<font color="{layout.URGENT}">{french}<br/>/ {english}</font><br/>'
+        f'<font size="9">{layout.markup(why_fr)}<br/>/ {layout.markup(why_en)}</font>'
+    )
+    return layout.boxed([Paragraph(markup, layout.styles().banner)], "#ffffff", layout.URGENT)
+
+
 def summary(content: Mapping[str, Any]) -> Flowable:
     order = content["order"]
     priority = layout.stacked(*f.words(f.PRIORITY, order["priority"], "order.priority"))

@@ -1,11 +1,13 @@
 """The written record of a transmission (DESIGN §5; rules R2, R4, R8).
 
 One record per successful transmission, in two copies (prescriber, service) that differ only
-by their banner. It is made once the call has ended and the recording and the transcript are
-complete, or once ``RECORD_WAIT_SECONDS`` have passed (``ordophone records sweep``). A record
-is never updated: later material (a read-back confirmed afterwards, a late transcript) makes
-a new version that names the previous one and its hash. The unique constraint on
-(order, version, copy) makes each version exactly once, whatever the number of workers.
+by their banner; an order a professional heard but that was not transmitted (read-back
+refused, or voided by a later call) gets one too, marked "do not act on it" on every page.
+It is made once the call has ended and the recording and the transcript are complete, or
+once ``RECORD_WAIT_SECONDS`` have passed (``ordophone records sweep``). A record is never
+updated: later material (a read-back confirmed afterwards, a late transcript) makes a new
+version that names the previous one and its hash. The unique constraint on (order, version,
+copy) makes each version exactly once, whatever the number of workers.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from logging_app import audit
 from logging_app.clock import now
 from logging_app.db import transaction
 from logging_app.models import (
-    SUCCESSFUL_OUTCOMES,
+    RECORDED_OUTCOMES,
+    VOIDED_OUTCOMES,
     Confirmation,
     Order,
     Recording,
@@ -211,10 +214,10 @@ def issue_record(
 def _next_version(db: Session, attempt_id: int, wait_seconds: int) -> dict[str, Any] | None:
     """The content of the next version of the attempt's record, or None if none is due."""
     attempt = db.get(TransmissionAttempt, attempt_id)
-    if attempt is None or attempt.outcome not in SUCCESSFUL_OUTCOMES or attempt.ended_at is None:
+    if attempt is None or attempt.outcome not in RECORDED_OUTCOMES or attempt.ended_at is None:
         return None
     waited = now() - attempt.ended_at >= timedelta(seconds=wait_seconds)
-    if not (waited or is_complete(db, attempt)):
+    if not (waited or is_complete(db, attempt)) or _out_of_turn(db, attempt):
         return None
     content = record_content(db, attempt)
     existing = records_of(db, attempt.order)
@@ -232,6 +235,31 @@ def _next_version(db: Session, attempt_id: int, wait_seconds: int) -> dict[str, 
         else {"version": previous.version, "content_sha256": previous.content_sha256},
     )
     return content
+
+
+def _out_of_turn(db: Session, attempt: TransmissionAttempt) -> bool:
+    """Whether the attempt's next version would break the order of its versions: the
+    latest version is always the latest attempt's. An attempt gets none once a later one
+    has a record, and none while an earlier, voided one still waits for its first."""
+    return _superseded_by_record(db, attempt) or _after_unrecorded_voided(db, attempt)
+
+
+def _superseded_by_record(db: Session, attempt: TransmissionAttempt) -> bool:
+    later = select(WrittenRecord.id).where(
+        WrittenRecord.order_id == attempt.order_id, WrittenRecord.attempt_id > attempt.id
+    )
+    return db.scalars(later.limit(1)).first() is not None
+
+
+def _after_unrecorded_voided(db: Session, attempt: TransmissionAttempt) -> bool:
+    recorded = select(WrittenRecord.attempt_id).where(WrittenRecord.order_id == attempt.order_id)
+    waiting = select(TransmissionAttempt.id).where(
+        TransmissionAttempt.order_id == attempt.order_id,
+        TransmissionAttempt.id < attempt.id,
+        TransmissionAttempt.outcome.in_(VOIDED_OUTCOMES),
+        TransmissionAttempt.id.not_in(recorded),
+    )
+    return db.scalars(waiting.limit(1)).first() is not None
 
 
 def _insert_version(
@@ -324,8 +352,12 @@ def anything_due(db: Session) -> bool:
 
 def _still_waiting(db: Session, attempt: TransmissionAttempt, wait_seconds: int) -> datetime | None:
     """When to look again at a record whose material may still come: the end of the wait."""
-    if attempt.outcome not in SUCCESSFUL_OUTCOMES or attempt.ended_at is None:
+    if attempt.outcome not in RECORDED_OUTCOMES or attempt.ended_at is None:
         return None
+    if _superseded_by_record(db, attempt):
+        return None
+    if _after_unrecorded_voided(db, attempt):
+        return now() + timedelta(seconds=1)  # after the earlier, voided attempt's record
     if is_complete(db, attempt):
         return None
     until = attempt.ended_at + timedelta(seconds=wait_seconds)
@@ -369,14 +401,19 @@ def sweep(app: Flask, actor: str, *, wait_seconds: int) -> int:
         .where(TranscriptSegment.attempt_id == TransmissionAttempt.id)
         .scalar_subquery()
     )
-    due = select(TransmissionAttempt.id).where(
-        TransmissionAttempt.outcome.in_(SUCCESSFUL_OUTCOMES),
-        TransmissionAttempt.ended_at.is_not(None),
-        or_(
-            latest.is_(None),
-            newer_segment > latest,
-            TransmissionAttempt.read_back_confirmed_at > latest,
-        ),
+    due = (
+        select(TransmissionAttempt.id)
+        .where(
+            TransmissionAttempt.outcome.in_(RECORDED_OUTCOMES),
+            TransmissionAttempt.ended_at.is_not(None),
+            or_(
+                latest.is_(None),
+                newer_segment > latest,
+                TransmissionAttempt.read_back_confirmed_at > latest,
+                _due_now(),  # marked due (a read-back refused or voided, say) and not issued
+            ),
+        )
+        .order_by(TransmissionAttempt.id)  # an order's attempts in turn
     )
     with transaction(app) as db:
         attempt_ids = db.scalars(due).all()

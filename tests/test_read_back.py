@@ -5,6 +5,7 @@ unconfirmed may be called again, to confirm it or to give it anew."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -13,10 +14,13 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from logging_app import call_progress
+from logging_app import call_progress, records
 from logging_app.models import AuditEntry, CallLeg, Order, TransmissionAttempt
+from logging_app.pdf import render_record
 from tests.conftest import row_counts
 from tests.phone_line import PhoneLine
+from tests.test_record_pdf import pages as pdf_pages
+from tests.test_record_pdf import record as sample_record
 from tests.webhook_client import Webhooks, World, make_world, place_leg, spoken, twiml
 
 
@@ -192,3 +196,45 @@ def test_an_urgent_order_is_said_urgent_to_both_parties(line: PhoneLine) -> None
     professional = log[log.index("[radiologist] answers") :]
     first = professional.index('[radiologist] hears: "')
     assert professional[first:].startswith('[radiologist] hears: "Ordonnance URGENTE'), log
+
+
+# The record of an order heard but not transmitted ------------------------------------------
+
+
+@pytest.mark.parametrize("outcome", ["read_back_refused", "superseded"])
+def test_every_page_of_a_voided_record_says_not_to_act_on_it(outcome: str) -> None:
+    content = sample_record(segments=120) | {"outcome": outcome}  # several pages
+    for copy in ("prescriber", "service"):
+        texts = pdf_pages(render_record(content, copy))
+        assert len(texts) > 1
+        for text in texts:
+            assert "NON TRANSMISE — ne pas exécuter / NOT TRANSMITTED — do not act on it" in text
+
+
+def test_a_transmitted_record_carries_no_such_mark() -> None:
+    texts = pdf_pages(render_record(sample_record(), "service"))
+    assert not any("NON TRANSMISE" in text for text in texts)
+
+
+def test_a_refused_read_back_then_a_transmission_make_two_versions_in_turn(
+    line: PhoneLine,
+) -> None:
+    log, order = line.run("read-back-refused-then-retried")
+    with line.inspect() as db:
+        found = db.scalars(select(Order).where(Order.number == order["number"])).one()
+        refused, transmitted = sorted(found.attempts, key=lambda a: a.id)
+        made = sorted(
+            (r for r in records.records_of(db, found) if r.copy == "service"),
+            key=lambda r: r.version,
+        )
+    # The versions follow the attempts: the refused one's (its last marked "do not act"),
+    # then the transmitted one's, the latest, unmarked.
+    owners = [r.attempt_id for r in made]
+    assert owners == sorted(owners) and set(owners) == {refused.id, transmitted.id}, log
+    last_refused = [r for r in made if r.attempt_id == refused.id][-1]
+    assert json.loads(last_refused.content_json)["outcome"] == "read_back_refused"
+    assert all("NON TRANSMISE" in text for text in pdf_pages(last_refused.pdf))
+    latest = made[-1]
+    assert json.loads(latest.content_json)["outcome"] == "transmitted"
+    assert not any("NON TRANSMISE" in text for text in pdf_pages(latest.pdf))
+    assert json.loads(latest.content_json)["previous"]["version"] == latest.version - 1
