@@ -3,7 +3,8 @@ order and attempt, whatever the faults (issue 7; research/reliability.md §5).
 
 ``check(db)`` returns the invariants' violations (an empty list when all hold):
 - each order transmitted at most once (one successful attempt at most);
-- one written record per successful transmission, in both copies for every version;
+- one written record per successful transmission, in both copies for every version, and one
+  for every attempt heard but not transmitted (its "do not act on it" record);
 - no attempt without an outcome, no order left ``in_transmission``;
 - every successful attempt was received by a radiologist or a technologist (R5);
 - the audit chain verifies.
@@ -26,6 +27,7 @@ from sqlalchemy.orm import Session
 from logging_app import audit
 from logging_app.models import (
     SUCCESSFUL_OUTCOMES,
+    VOIDED_OUTCOMES,
     Order,
     TransmissionAttempt,
     WrittenRecord,
@@ -54,11 +56,17 @@ def check(db: Session) -> list[str]:
     for (order_id, version), count in copies.items():
         if count != 2:
             problems.append(f"order {numbers[order_id]} record v{version} has {count} copies")
+    recorded = set(db.scalars(select(WrittenRecord.attempt_id)))
     for attempt in db.scalars(select(TransmissionAttempt)):
         number = numbers[attempt.order_id]
         if attempt.outcome is None:
             problems.append(f"order {number}: attempt {attempt.id} has no outcome")
             continue
+        if attempt.outcome in VOIDED_OUTCOMES and attempt.id not in recorded:
+            problems.append(
+                f"order {number}: attempt {attempt.id} heard, not transmitted, "
+                "and without its 'do not act on it' record"
+            )
         if attempt.outcome not in SUCCESSFUL_OUTCOMES:
             continue
         if (attempt.order_id, 1) not in copies:

@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bench import oracle
 from logging_app import call_progress, records
 from logging_app.models import AuditEntry, CallLeg, Order, TransmissionAttempt
 from logging_app.pdf import render_record
@@ -227,6 +228,7 @@ def test_a_refused_read_back_then_a_transmission_make_two_versions_in_turn(
             (r for r in records.records_of(db, found) if r.copy == "service"),
             key=lambda r: r.version,
         )
+        assert oracle.check(db) == []  # once transmitted, the refusal recorded, chain intact
     # The versions follow the attempts: the refused one's (its last marked "do not act"),
     # then the transmitted one's, the latest, unmarked.
     owners = [r.attempt_id for r in made]
