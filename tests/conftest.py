@@ -79,9 +79,11 @@ def app_overrides(tmp_path: Path) -> dict[str, object]:
 @pytest.fixture
 def app(tmp_path: Path) -> Iterator[Flask]:
     application = create_app(app_overrides(tmp_path))
-    schema.upgrade(engine_of(application))
-    yield application
-    engine_of(application).dispose()
+    try:
+        schema.upgrade(engine_of(application))
+        yield application
+    finally:
+        engine_of(application).dispose()
 
 
 @pytest.fixture

@@ -67,6 +67,9 @@ def _create_search_table() -> None:
             "document, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3')"
         )
         return
+    # Extensions are database-wide: two schemas migrating at once (two instances, or the
+    # parallel test suite) would both try to create it, so the creation is serialised.
+    op.execute("SELECT pg_advisory_xact_lock(hashtext('ordophone.pg_trgm'))")
     op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public")
     op.execute(
         "CREATE TABLE order_search ("
