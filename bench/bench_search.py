@@ -26,7 +26,7 @@ from sqlalchemy import insert, text
 from logging_app import create_app, schema, search
 from logging_app.credentials import hash_secret
 from logging_app.db import engine_of, new_session
-from logging_app.models import ImagingService, Order, Physician, User
+from logging_app.models import ImagingService, Order, Physician, PhysicianPhone, User
 from logging_app.order_numbers import luhn_check_digit
 
 FIRST = [
@@ -162,7 +162,6 @@ def _seed(app: Any, orders: int, rng: random.Random) -> dict[str, Any]:
             "id": i + 1,
             "name": f"Dr {rng.choice(FIRST)} {rng.choice(LAST)}",
             "licence_number": f"{1_000_000 + i}",
-            "phone": f"+1514555{i:04d}",
             "pin_hash": pin_hash,
             "language": "fr",
             "failed_pin_attempts": 0,
@@ -185,6 +184,10 @@ def _seed(app: Any, orders: int, rng: random.Random) -> dict[str, Any]:
     start, step = datetime(2016, 1, 1, tzinfo=UTC), timedelta(minutes=5)
     with engine.begin() as connection:
         connection.execute(insert(Physician), physicians)
+        connection.execute(
+            insert(PhysicianPhone),
+            [{"physician_id": i + 1, "number": f"+1514555{i:04d}"} for i in range(2000)],
+        )
         connection.execute(insert(ImagingService), services)
         connection.execute(
             insert(User),

@@ -27,14 +27,20 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from bench import oracle
 from logging_app import create_app, orders, records, schema
 from logging_app.credentials import hash_pin
 from logging_app.db import engine_of, transaction
 from logging_app.demo import demo_order_form
-from logging_app.models import ImagingService, Order, Physician, TransmissionAttempt
+from logging_app.models import (
+    ImagingService,
+    Order,
+    Physician,
+    PhysicianPhone,
+    TransmissionAttempt,
+)
 from voice import scenarios
 from voice.simulator import Faults, Simulator
 from voice.simulator.parties import behaviour_from_json, script_from_json
@@ -198,11 +204,10 @@ def seed_calls(app: Flask, count: int, *, faults: bool, offset: int = 0) -> list
         for index in range(offset, offset + count):
             phone, service_phone = f"+1514{7000000 + index}", f"+1450{7000000 + index}"
             licence = f"{3000000 + index}"
-            db.execute(
-                insert(Physician),
-                [{"name": f"Dr Bench {index}", "licence_number": licence, "phone": phone,
-                  "pin_hash": pin_hash, "language": "fr", "failed_pin_attempts": 0}],
-            )  # fmt: skip
+            db.add(Physician(
+                name=f"Dr Bench {index}", licence_number=licence, pin_hash=pin_hash,
+                language="fr", failed_pin_attempts=0, phones=[PhysicianPhone(number=phone)],
+            ))  # fmt: skip
             service = ImagingService(name=f"Imagerie Banc {index}", phone=service_phone)
             db.add(service)
             db.flush()

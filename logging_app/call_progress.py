@@ -41,19 +41,18 @@ def call_physician(app: Flask) -> CallPhysician:
     return found
 
 
-def is_callback(leg: CallLeg, order: Order) -> bool:
-    """True for a leg on which Ordophone called the physician (never for one they placed)."""
-    return leg.role == "physician" and leg.to_number == order.physician.phone
-
-
 def callback_leg(db: Session, order: Order) -> CallLeg | None:
     """The latest call Ordophone placed to ``order``'s physician for it."""
-    legs = db.scalars(
+    return db.scalars(
         select(CallLeg)
-        .where(CallLeg.order_id == order.id, CallLeg.role == "physician")
+        .where(
+            CallLeg.order_id == order.id,
+            CallLeg.role == "physician",
+            CallLeg.direction == "outbound",
+        )
         .order_by(CallLeg.id.desc())
-    )
-    return next((leg for leg in legs if is_callback(leg, order)), None)
+        .limit(1)
+    ).first()
 
 
 def call_under_way(db: Session, order: Order) -> bool:

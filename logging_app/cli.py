@@ -119,17 +119,48 @@ def physician() -> None:
 @physician.command("add")
 @click.option("--name", required=True)
 @click.option("--licence", required=True, help="CMQ licence number (digits).")
-@click.option("--phone", required=True, help="The phone they call from (caller ID).")
+@click.option(
+    "--phone",
+    "phones",
+    multiple=True,
+    required=True,
+    help="A phone they call from (caller ID); repeat for each. Ordophone calls the first.",
+)
 @click.option("--pin", required=True, help="4 to 8 digits, keyed on the phone.")
 @click.option("--language", default="fr", show_default=True, type=click.Choice(LANGUAGES))
 @with_app
-def physician_add(app: Flask, name: str, licence: str, phone: str, pin: str, language: str) -> None:
+def physician_add(
+    app: Flask, name: str, licence: str, phones: tuple[str, ...], pin: str, language: str
+) -> None:
     """Register a physician."""
     with changes(app) as db:
         added = directory.add_physician(
-            db, actor(), name=name, licence=licence, phone=phone, pin=pin, language=language
+            db, actor(), name=name, licence=licence, phones=phones, pin=pin, language=language
         )
-        click.echo(f"Physician {added.licence_number} registered ({added.phone}).")
+        numbers = ", ".join(phone.number for phone in added.phones)
+        click.echo(f"Physician {added.licence_number} registered ({numbers}).")
+
+
+@physician.command("phones")
+@click.option("--licence", required=True)
+@click.option("--add", "added", multiple=True, help="Register this number too; repeatable.")
+@click.option("--remove", "removed", multiple=True, help="Unregister this number; repeatable.")
+@with_app
+def physician_phones(
+    app: Flask, licence: str, added: tuple[str, ...], removed: tuple[str, ...]
+) -> None:
+    """List a physician's phones, after adding and removing the numbers given (audited)."""
+    with changes(app) as db:
+        found = directory.require_physician(db, "licence", licence)
+        for option, numbers, change in (("add", added, directory.add_phone),
+                                        ("remove", removed, directory.remove_phone)):  # fmt: skip
+            for number in numbers:
+                try:
+                    change(db, actor(), found, number)
+                except InvalidField as exc:  # named by this command's option
+                    raise InvalidField(option, exc.message) from None
+        for phone in found.phones:
+            click.echo(phone.number)
 
 
 @physician.command("unlock")

@@ -84,14 +84,38 @@ class Physician(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     licence_number: Mapped[str] = mapped_column(String(20), unique=True)
-    phone: Mapped[str] = mapped_column(String(20), unique=True)
     pin_hash: Mapped[str] = mapped_column(String(200))
     language: Mapped[str] = mapped_column(String(2), default="fr")
     failed_pin_attempts: Mapped[int] = mapped_column(Integer, default=0)
     phone_locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
 
+    # The phones they call from (caller ID identifies them, R3), oldest first; the first is
+    # the one Ordophone calls when the portal asks it to.
+    phones: Mapped[list[PhysicianPhone]] = relationship(
+        order_by="PhysicianPhone.id", cascade="all, delete-orphan", back_populates="physician"
+    )
+
     __table_args__ = (CheckConstraint(_in("language", LANGUAGES), name="physician_language"),)
+
+    @property
+    def phone(self) -> str:
+        """The number Ordophone calls them on (click-to-call)."""
+        return self.phones[0].number
+
+
+class PhysicianPhone(Base):
+    """A telephone number registered to one physician: one physician per number (unique),
+    so that a caller ID names at most one."""
+
+    __tablename__ = "physician_phones"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    physician_id: Mapped[int] = mapped_column(ForeignKey("physicians.id"), index=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+    physician: Mapped[Physician] = relationship(back_populates="phones")
 
 
 class ImagingService(Base):
@@ -260,6 +284,8 @@ class CallLeg(Base):
     call_sid: Mapped[str] = mapped_column(String(64), unique=True)
     attempt_id: Mapped[int | None] = mapped_column(ForeignKey("transmission_attempts.id"))
     role: Mapped[str] = mapped_column(String(20))
+    # "outbound" for a leg Ordophone placed (a professional, or a physician it called back).
+    direction: Mapped[str] = mapped_column(String(8), default="inbound", server_default="inbound")
     physician_id: Mapped[int | None] = mapped_column(ForeignKey("physicians.id"))
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
     from_number: Mapped[str | None] = mapped_column(String(32))
@@ -289,7 +315,10 @@ class CallLeg(Base):
     physician: Mapped[Physician | None] = relationship(viewonly=True)
     order: Mapped[Order | None] = relationship(viewonly=True)
 
-    __table_args__ = (CheckConstraint("role IN ('physician', 'professional')", name="leg_role"),)
+    __table_args__ = (
+        CheckConstraint("role IN ('physician', 'professional')", name="leg_role"),
+        CheckConstraint("direction IN ('inbound', 'outbound')", name="leg_direction"),
+    )
 
 
 class Confirmation(Base):

@@ -23,6 +23,7 @@ from logging_app.models import (
     ImagingService,
     Order,
     Physician,
+    PhysicianPhone,
     TranscriptSegment,
     TransmissionAttempt,
     User,
@@ -58,14 +59,14 @@ def add_people(db: Session) -> World:
     tremblay = Physician(
         name="Dre Élise Tremblay",
         licence_number="1111111",
-        phone="+15145550101",
+        phones=[PhysicianPhone(number="+15145550101")],
         pin_hash=hashed("2468"),
         language="fr",
     )
     gagnon = Physician(
         name="Dr Marc Gagnon",
         licence_number="2222222",
-        phone="+15145550102",
+        phones=[PhysicianPhone(number="+15145550102")],
         pin_hash=hashed("1357"),
         language="fr",
     )

@@ -19,9 +19,8 @@ BAD_CHECK_DIGIT = "1234567" + str((int(luhn_check_digit("1234567")) + 1) % 10)
 
 # (role, step, leg setup, what the caller sends, the next step)
 TABLE: list[tuple[str, str, dict[str, Any], dict[str, str], str]] = [
-    ("physician", "licence", {}, {"Digits": "1234567#"}, "pin"),
-    ("physician", "licence", {}, {"Digits": "999#"}, "licence"),
-    ("physician", "licence", {}, {}, "licence"),
+    # An unregistered caller ID is told so and the call ends: no key takes it anywhere.
+    ("physician", "unregistered", {}, {"Digits": "1234567#"}, "ended"),
     ("physician", "pin", {}, {"Digits": f"{PIN}#"}, "order_number"),
     ("physician", "pin", {}, {"Digits": "1111#"}, "pin"),
     ("physician", "pin", {}, {}, "pin"),

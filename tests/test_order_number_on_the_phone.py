@@ -63,7 +63,7 @@ def test_another_physicians_order_is_refused_without_naming_them(
     with transaction(app) as session:
         directory.add_physician(
             session, "test", name="Dr Autre Fictif", licence="7654321",
-            phone="+15145550111", pin="1357", language="fr",
+            phones=["+15145550111"], pin="1357", language="fr",
         )  # fmt: skip
         form = demo_order_form(db.get_one(Order, world.order_id).service_id)
         other = orders.create_order(

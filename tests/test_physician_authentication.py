@@ -1,8 +1,10 @@
-"""The physician is known by caller ID (or licence number) and PIN (R3): three wrong PINs end
-the call, five in a row lock phone access, and every attempt is audited."""
+"""The physician is known by caller ID and PIN (R3): an unregistered number is told to register
+it in the portal, three wrong PINs end the call, five in a row lock phone access, and every
+attempt is audited."""
 
 from __future__ import annotations
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -42,14 +44,29 @@ def test_a_known_caller_is_asked_for_the_pin(app: Flask, client: FlaskClient) ->
     assert gather is not None and gather.get("finishOnKey") == "#"
 
 
-def test_an_unknown_caller_identifies_with_the_licence_number(
-    app: Flask, client: FlaskClient, db: Session
+@pytest.mark.parametrize("caller", ["+15145550123", "anonymous", ""])
+def test_an_unregistered_caller_id_hears_how_to_register_it_and_nothing_else(
+    app: Flask, client: FlaskClient, db: Session, caller: str
 ) -> None:
+    """No licence-number fallback: a licence number is public, so it would leave the PIN
+    alone to guard the account. Keying the demo licence and PIN anyway goes nowhere."""
     make_world(app)
     hooks = Webhooks(client, app)
-    sid = _call(hooks, caller="+15145550123")
-    assert "Entrez votre NIP" in _key(hooks, db, sid, "1234567#")
-    assert "numéro de l'ordonnance" in _key(hooks, db, sid, f"{PIN}#")
+    sid = new_call_sid()
+    root = parse(hooks.post("/voice/incoming", {"CallSid": sid, "From": caller, "To": "+1514"}))
+    said = spoken(root)
+    assert "n'est inscrit pour aucun médecin" in said and "Mes téléphones" in said
+    assert "not registered to any physician" in said and "My phones" in said
+    assert root.find("Gather") is None and root.find("Hangup") is not None
+    for keyed in ("1234567#", f"{PIN}#"):
+        after = parse(hooks.post(
+            "/voice/answer?step=unregistered&turn=0", {"CallSid": sid, "Digits": keyed}
+        ))  # fmt: skip
+        assert after.find("Gather") is None and after.find("Hangup") is not None
+    leg = db.scalars(select(CallLeg).where(CallLeg.call_sid == sid)).one()
+    assert leg.physician_id is None and leg.step == "ended"
+    assert _actions(db)[-1] == "phone.caller_not_registered"
+    assert "phone.pin_accepted" not in _actions(db)
 
 
 def test_three_wrong_pins_end_the_call_and_each_is_audited(

@@ -53,6 +53,7 @@ ROUTES = [
     ("GET", "/orders/{own}", {"clerk", "physician"}),
     ("GET", "/orders/{own}/records/1/service.pdf", {"clerk", "physician"}),
     ("GET", "/verify", {"clerk", "admin"}),
+    ("GET", "/account/phones", {"physician"}),
     ("GET", "/admin/audit", {"admin"}),
     ("GET", "/admin/users", {"admin"}),
 ]

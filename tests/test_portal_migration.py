@@ -1,4 +1,6 @@
-"""Migrations 0003_portal and 0005_search_words index the orders that were there before them."""
+"""Migrations keep what was there before them: 0003_portal and 0005_search_words index the
+orders, 0014_physician_phones moves each physician's phone to their list and tells which legs
+Ordophone placed."""
 
 from __future__ import annotations
 
@@ -66,3 +68,33 @@ def _order_from_before(connection: Connection, revision: str, at: str) -> None:
         ),
         {"at": at},
     )
+
+
+def test_a_physicians_phone_moves_to_their_list_and_back(tmp_path: Path) -> None:
+    engine = create_engine(conftest.test_database_url(tmp_path))
+    config = schema.alembic_config()
+    with engine.begin() as connection:
+        _order_from_before(connection, "0013_read_back", "2026-01-01 00:00:00+00")
+        for sid, role, to_number in [("CA1", "physician", "+15145550100"),  # called in
+                                     ("CA2", "physician", "+15145550101"),  # called back
+                                     ("CA3", "professional", "+14505550111")]:  # fmt: skip
+            connection.execute(
+                text(
+                    "INSERT INTO call_legs (call_sid, role, physician_id, from_number, to_number,"
+                    " language, step, step_tries, pin_failures, status_sequence, turn,"
+                    " created_at, updated_at) VALUES (:sid, :role, 1, '+15145550101', :to, 'fr',"
+                    " 'ended', 0, 0, -1, 0, :at, :at)"
+                ),
+                {"sid": sid, "role": role, "to": to_number, "at": "2026-01-01 00:00:00+00"},
+            )
+    schema.upgrade(engine)
+    with engine.begin() as connection:
+        phones = connection.execute(text("SELECT physician_id, number FROM physician_phones"))
+        assert phones.all() == [(1, "+15145550101")]
+        legs = connection.execute(text("SELECT call_sid, direction FROM call_legs ORDER BY id"))
+        assert legs.all() == [("CA1", "inbound"), ("CA2", "outbound"), ("CA3", "outbound")]
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0013_read_back")
+        phone = connection.execute(text("SELECT phone FROM physicians")).scalar_one()
+        assert phone == "+15145550101"
+    engine.dispose()

@@ -135,7 +135,7 @@ def test_the_portal_follows_a_call_past_the_read_back_question(
 ) -> None:
     sid, _ = place_leg(
         app, world, "physician", "read_back", with_attempt=True, outcome="awaiting_confirmation",
-        to_number="+15145550100", twilio_status="in-progress",
+        to_number="+15145550100", direction="outbound", twilio_status="in-progress",
     )  # fmt: skip
     order = db.get_one(Order, world.order_id)
     assert call_progress.progress(db, order).finished is False  # type: ignore[union-attr]

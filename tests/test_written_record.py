@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from logging_app import directory, orders, records, transmissions
 from logging_app.cli import main
 from logging_app.db import transaction
-from logging_app.demo import DEMO_PHYSICIAN, DEMO_SERVICE, demo_order_form
+from logging_app.demo import DEMO_SERVICE, add_demo_physician, demo_order_form
 from logging_app.models import (
     AuditEntry,
     CallLeg,
@@ -44,7 +44,7 @@ CONVERSATION = [
 def arrange_transmission(app: Flask, *, complete: bool = True, outcome: str = "transmitted") -> str:
     """A transmitted order as the call flow leaves it (fictional data); returns its number."""
     with transaction(app) as db:
-        directory.add_physician(db, "test", **DEMO_PHYSICIAN)
+        add_demo_physician(db, "test")
         service = directory.add_service(db, "test", **DEMO_SERVICE)
         order = orders.create_order(db, "test", demo_order_form(service.id))
         order.status = outcome

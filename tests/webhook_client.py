@@ -106,7 +106,7 @@ def make_world(app: Flask) -> World:
     with transaction(app) as db:
         physician = directory.add_physician(
             db, "test", name="Dre Camille Demo", licence="1234567",
-            phone=PHYSICIAN_PHONE, pin=PIN, language="fr",
+            phones=[PHYSICIAN_PHONE], pin=PIN, language="fr",
         )  # fmt: skip
         service = directory.add_service(db, "test", name="Clinique Démo", phone="+15145550199")
         order = orders.create_order(db, "test", demo_order_form(service.id))

@@ -92,6 +92,7 @@ def professional_leg(
         "call_sid": call_sid,
         "attempt_id": attempt.id,
         "role": "professional",
+        "direction": "outbound",
         "physician_id": attempt.order.physician_id,
         "order_id": attempt.order_id,
         "to_number": attempt.service.phone,

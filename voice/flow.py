@@ -119,11 +119,12 @@ def _hang_up(ctx: Context, response: VoiceResponse) -> None:
     response.hangup()
 
 
-def _ignore(ctx: Context) -> Next:
+def ignore(ctx: Context) -> Next:
+    """The answer of a step that takes none: the call is over."""
     return Next(ENDED)
 
 
-TABLE: dict[str, Step] = {ENDED: Step(_hang_up, _ignore)}
+TABLE: dict[str, Step] = {ENDED: Step(_hang_up, ignore)}
 
 
 def register(steps: Mapping[str, Step]) -> None:

@@ -30,14 +30,16 @@ PIN_FAILURES_BEFORE_LOCK = 5
 
 
 def start(db: Session, settings: Settings, form: Mapping[str, str]) -> CallLeg:
-    """A new inbound call: the caller is recognised by caller ID, or asked for a licence."""
+    """A new inbound call: the caller ID names the physician, who is then asked for their
+    PIN. An unknown number is told to register it in the portal, and nothing else: a
+    licence number is public, so asking for it would leave the PIN alone to guard (R3)."""
     leg = CallLeg(
         call_sid=form["CallSid"],
         role="physician",
         from_number=form.get("From"),
         to_number=form.get("To"),
         language="fr",
-        step="licence",
+        step=UNREGISTERED,
         turn=0,
         step_tries=0,
         step_started_at=now(),
@@ -47,6 +49,9 @@ def start(db: Session, settings: Settings, form: Mapping[str, str]) -> CallLeg:
         _identified(leg, physician)
         leg.step = flow.ENDED if physician.phone_locked_at is not None else "pin"
     db.add(leg)
+    if physician is None:
+        audit.record(db, transmissions.actor_of(leg), "phone.caller_not_registered", "call",
+                     leg.call_sid)  # fmt: skip
     return leg
 
 
@@ -65,7 +70,7 @@ def _identified(leg: CallLeg, physician: Physician) -> None:
 def opening(ctx: Context) -> tuple[str, ...]:
     """What a caller hears before the first prompt."""
     if ctx.leg.physician_id is None:
-        return ()  # the licence prompt greets in both languages
+        return ()  # the unregistered caller is told in both languages
     if ctx.leg.step == flow.ENDED:
         return (ctx.text("welcome"), ctx.text("phone_locked"))
     return (ctx.text("welcome"),)
@@ -75,28 +80,18 @@ def _actor(ctx: Context) -> str:
     return transmissions.actor_of(ctx.leg)
 
 
-# Identify by licence number (caller ID unknown) -------------------------------------------
+# A caller ID registered to no physician ----------------------------------------------------
+
+UNREGISTERED = "unregistered"
 
 
-def ask_licence(ctx: Context, response: VoiceResponse) -> None:
-    gather = ctx.gather(response, finish_on_key="#", timeout=10)
+def say_unregistered(ctx: Context, response: VoiceResponse) -> None:
+    """In both languages (whose call it is, nobody knows): this number is not registered,
+    and where to register it. Then the call ends."""
     for language in ("fr", "en"):
-        if ctx.leg.turn == 0:
-            prompts.say(gather, prompts.text("welcome", language), language)
-        prompts.say(gather, prompts.text("ask_licence", language), language)
-
-
-def answer_licence(ctx: Context) -> Next:
-    entered = flow.digits(ctx)
-    if not entered:
-        return flow.retry(ctx, ctx.text("no_input"))
-    physician = directory.physician_by_licence(ctx.db, entered)
-    if physician is None:
-        return flow.retry(ctx, ctx.text("unknown_licence"))
-    _identified(ctx.leg, physician)
-    if physician.phone_locked_at is not None:
-        return Next(None, (ctx.text("phone_locked"),))
-    return Next("pin")
+        prompts.say(response, prompts.text("welcome", language), language)
+        prompts.say(response, prompts.text("caller_not_registered", language), language)
+    response.hangup()
 
 
 # PIN -----------------------------------------------------------------------------------
@@ -346,7 +341,7 @@ def answer_not_transmitted(ctx: Context) -> Next:
 
 
 STEPS = {
-    "licence": Step(ask_licence, answer_licence),
+    UNREGISTERED: Step(say_unregistered, flow.ignore),
     "pin": Step(ask_pin, answer_pin),
     "order_number": Step(ask_order, answer_order),
     "summary": Step(say_summary, answer_summary),

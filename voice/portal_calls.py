@@ -63,6 +63,7 @@ def callback_leg(db: Session, order: Order, call_sid: str, caller: str | None) -
     leg = CallLeg(
         call_sid=call_sid,
         role="physician",
+        direction="outbound",
         physician_id=order.physician_id,
         order_id=order.id,
         from_number=caller,
@@ -109,14 +110,12 @@ def opening(ctx: Context) -> tuple[str, ...]:
 
 
 def authentication(leg: CallLeg) -> str:
-    """How the physician on ``leg`` was authenticated (R3), as the record states it."""
-    physician = leg.physician
-    assert physician is not None
-    if leg.to_number == physician.phone:
-        return call_progress.AUTHENTICATED_BY  # Ordophone called the registered phone
-    if leg.from_number == physician.phone:
-        return "caller_id_and_pin"
-    return "licence_and_pin"
+    """How the physician on ``leg`` was authenticated (R3), as the record states it: on a
+    call they placed, by caller ID and PIN (the only way in); on one Ordophone placed to
+    their registered phone, by their portal session and the callback."""
+    if leg.direction == "outbound":
+        return call_progress.AUTHENTICATED_BY
+    return "caller_id_and_pin"
 
 
 def init_app(app: App) -> None:

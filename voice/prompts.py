@@ -34,13 +34,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "fr": "Nous vous appelons comme demandé depuis le portail.",
         "en": "We are calling you as you asked in the portal.",
     },
-    "ask_licence": {
-        "fr": "Entrez votre numéro de permis d'exercice, puis le carré.",
-        "en": "Enter your licence number, then the pound key.",
-    },
-    "unknown_licence": {
-        "fr": "Ce numéro de permis n'est pas reconnu.",
-        "en": "This licence number is not recognised.",
+    "caller_not_registered": {
+        "fr": "Le numéro d'où vous appelez n'est inscrit pour aucun médecin. "
+        "Inscrivez-le dans le portail d'Ordophone, à la page Mes téléphones, "
+        "puis rappelez de ce numéro. Au revoir.",
+        "en": "The number you are calling from is not registered to any physician. "
+        "Register it in the Ordophone portal, on the My phones page, "
+        "then call again from this number. Goodbye.",
     },
     "ask_pin": {
         "fr": "Entrez votre NIP, puis le carré.",

@@ -22,6 +22,7 @@ def init_app(app: Flask) -> None:
         audit_log,
         auth,
         orders,
+        phones,
         prescribing,
         transmitting,
         users,
@@ -36,7 +37,7 @@ def init_app(app: Flask) -> None:
     i18n.init_app(app)
     labels.init_app(app)
     access.init_app(app, csrf)
-    blueprints = (auth.bp, orders.bp, prescribing.bp, transmitting.bp, verify.bp)
+    blueprints = (auth.bp, orders.bp, prescribing.bp, phones.bp, transmitting.bp, verify.bp)
     for blueprint in (*blueprints, audit_log.bp, users.bp):
         app.register_blueprint(blueprint)
     app.jinja_env.globals["current_user"] = access.current_user

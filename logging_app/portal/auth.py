@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from wtforms import PasswordField
 
-from logging_app import accounts, db
-from logging_app.accounts import LOCK_MINUTES
+from logging_app import accounts, audit, db
+from logging_app.accounts import LOCK_MINUTES, actor_of
+from logging_app.models import User
 from logging_app.portal.access import SESSION_KEY, current_user, landing_page
 from logging_app.portal.forms import ButtonForm, LoginForm
 from logging_app.portal.i18n import LANGUAGES
@@ -88,3 +90,30 @@ def language(code: str) -> ResponseReturnValue:
     if code in LANGUAGES:
         session["lang"] = code
     return redirect(_safe_next(form.next.data) or url_for("home.index"))
+
+
+def reconfirm(
+    field: PasswordField, user: User, object_type: str, object_id: str | int
+) -> ResponseReturnValue | None:
+    """Check the password ``user`` typed again in ``field`` before an act that needs it.
+
+    A wrong one is audited (naming the object of the act) and shown beside the field; the
+    one that locks the account also ends its sessions, and the redirect to the sign-in page
+    is returned for the view to answer with."""
+    database = db.session()
+    checked = accounts.reconfirm(database, user, field.data, request.remote_addr or "unknown")
+    if checked.user is not None:
+        return None
+    audit.record(database, actor_of(user), "auth.reconfirm_failed", object_type, object_id)
+    if checked.refusal == "locked":  # the session ends with the account's access
+        accounts.end_sessions(database, actor_of(user), user)
+        database.commit()
+        message = _(
+            "Too many failed attempts: this account is locked for %(minutes)d minutes.",
+            minutes=LOCK_MINUTES,
+        )
+        flash(message, "error")
+        return redirect(url_for("auth.login")), 303
+    database.commit()
+    field.errors = [_("Wrong password.")]
+    return None

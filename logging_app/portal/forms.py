@@ -142,7 +142,29 @@ class CancelForm(FlaskForm):  # type: ignore[misc]
     )
 
 
-class ConfirmReadBackForm(FlaskForm):  # type: ignore[misc]
-    password = PasswordField(
+def _password() -> PasswordField:
+    """The password typed again to confirm an act (see ``auth.reconfirm``)."""
+    return PasswordField(
         _l("Your password"), validators=[DataRequired(_l("Enter your password.")), Length(max=1024)]
     )
+
+
+class ConfirmReadBackForm(FlaskForm):  # type: ignore[misc]
+    password = _password()
+
+
+# Both phone forms share a page: the view gives them the prefixes "add" and "remove".
+class AddPhoneForm(FlaskForm):  # type: ignore[misc]
+    phone = StringField(
+        _l("New number"),
+        validators=[DataRequired(_l("Required.")), Length(max=30)],
+        render_kw={"type": "tel", "autocomplete": "tel", "maxlength": 30},
+    )
+    password = _password()
+
+
+class RemovePhoneForm(FlaskForm):  # type: ignore[misc]
+    # Choices are the physician's numbers, set by the view; a posted value that is not one of
+    # them is refused by the domain, which says so beside the field.
+    phone = SelectField(_l("Number to remove"), validate_choice=False)
+    password = _password()

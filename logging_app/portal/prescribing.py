@@ -20,10 +20,11 @@ from sqlalchemy.orm import Session
 from wtforms import Field
 from wtforms.form import BaseForm
 
-from logging_app import accounts, audit, db, orders, records, service_directory, transmissions
+from logging_app import db, orders, records, service_directory, transmissions
 from logging_app.accounts import actor_of
 from logging_app.models import Order, User
 from logging_app.portal.access import current_user, visible_orders
+from logging_app.portal.auth import reconfirm
 from logging_app.portal.forms import (
     CancelForm,
     ConfirmReadBackForm,
@@ -246,24 +247,8 @@ def confirm(number: str) -> ResponseReturnValue:
     order = own_order(database, number)
     user = _physician_user()
     form = ConfirmReadBackForm()
-    if form.validate():
-        address = request.remote_addr or "unknown"
-        checked = accounts.reconfirm(database, user, form.password.data, address)
-        if checked.user is None:
-            audit.record(database, actor_of(user), "auth.reconfirm_failed", "order", order.number)
-            if checked.refusal == "locked":  # the session ends with the account's access
-                accounts.end_sessions(database, actor_of(user), user)
-                database.commit()
-                flash(
-                    _(
-                        "Too many failed attempts: this account is locked for %(minutes)d minutes.",
-                        minutes=accounts.LOCK_MINUTES,
-                    ),
-                    "error",
-                )
-                return redirect(url_for("auth.login")), 303
-            database.commit()
-            form.password.errors = [_("Wrong password.")]
+    if form.validate() and (locked := reconfirm(form.password, user, "order", order.number)):
+        return locked
     if form.errors:
         return _order_page(order, confirm_form=form)
     attempt = next((a for a in order.attempts if a.outcome == "awaiting_confirmation"), None)
