@@ -23,6 +23,7 @@ from logging_app.models import AUDIT_TIME_FORMAT, AuditEntry, AuditHead
 
 TARGET_SECONDS = 10.0
 BATCH = 20000
+KEY = b"bench-audit-key-0123456789abcdef"  # the chain's HMAC key (fictional)
 
 
 def seed_chain(session: Session, count: int) -> None:
@@ -43,6 +44,7 @@ def seed_chain(session: Session, count: int) -> None:
             "prev_hash": prev,
         }
         row["hash"] = prev = audit.entry_hash(
+            audit.chain_key(KEY),
             prev,
             seq,
             at,
@@ -67,11 +69,12 @@ def run(count: int = 1_000_000, database_url: str | None = None) -> dict[str, fl
         engine = make_engine(url)
         schema.upgrade(engine)
         started = time.perf_counter()
-        with Session(engine) as session, session.begin():
+        info = {audit.KEY: KEY}
+        with Session(engine, info=info) as session, session.begin():
             seed_chain(session, count)
         seeded = time.perf_counter() - started
         started = time.perf_counter()
-        with Session(engine) as session:
+        with Session(engine, info=info) as session:
             result = audit.verify(session)
         elapsed = time.perf_counter() - started
         engine.dispose()

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Flask
 
-from logging_app import db
+from logging_app import audit, db
 from logging_app.config import ENVIRONMENT_NAMES, load_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -40,7 +40,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     )
     app.config.update({k: v for k, v in overrides.items() if k not in ENVIRONMENT_NAMES})
 
-    db.init_app(app, settings.database_url)
+    db.init_app(app, settings.database_url, {audit.KEY: settings.audit_key})
 
     home, portal, webhooks = _parts()
     app.register_blueprint(home.bp)

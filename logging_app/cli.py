@@ -85,6 +85,8 @@ def main() -> None:
 def init_db(app: Flask) -> None:
     """Create the database or bring it to the latest schema (safe to run again)."""
     before, after = schema.upgrade(engine_of(app))
+    with transaction(app) as db:  # the chain's keying point, pinned from the start
+        audit.checkpoint(db, app.config["ORDOPHONE"].audit_checkpoint_file)
     if before == after:
         click.echo(f"Database already at the latest schema ({after}).")
     else:
@@ -263,12 +265,14 @@ def order_add(app: Flask, **fields: str | None) -> None:
 @click.argument("number")
 @with_app
 def order_show(app: Flask, number: str) -> None:
-    """Print an order as JSON."""
+    """Print an order as JSON (a read of patient data: audited)."""
     with transaction(app) as db:
         found = orders.order_by_number(db, number)
         if found is None:
             _fail(f"NUMBER: no order has number {number.strip()!r}")
-        click.echo(json.dumps(orders.describe_order(found), indent=2, ensure_ascii=False))
+        described = orders.describe_order(found)
+        audit.record(db, actor(), "order.viewed", "order", found.number)
+    click.echo(json.dumps(described, indent=2, ensure_ascii=False))
 
 
 @main.group("audit")
@@ -279,17 +283,27 @@ def audit_group() -> None:
 @audit_group.command("verify")
 @with_app
 def audit_verify(app: Flask) -> None:
-    """Walk the hash chain; exit 1 naming the first entry that does not verify."""
+    """Walk the chain with its key and against its checkpoints; exit 1 naming each entry
+    that does not verify. A chain that verifies gets a new checkpoint."""
+    path = app.config["ORDOPHONE"].audit_checkpoint_file
     with transaction(app) as db:
-        result = audit.verify(db)
+        result = audit.verify(db, path)
+        if result.ok:
+            mark = audit.checkpoint(db, path)
     if not result.ok:
+        where = "" if result.first_bad_seq is None else f" at entry {result.first_bad_seq}"
         click.echo(
-            f"Audit chain BROKEN at entry {result.first_bad_seq}: {result.reason} "
+            f"Audit chain BROKEN{where}: {result.reason} "
             f"({result.entries} entries verified before it).",
             err=True,
         )
+        for seq, reason in result.problems[1:]:
+            click.echo(f"  {'file' if seq is None else f'entry {seq}'}: {reason}", err=True)
         sys.exit(1)
-    click.echo(f"Audit chain verified: {result.entries} entries.")
+    click.echo(
+        f"Audit chain verified: {result.entries} entries (keyed; {result.checkpoints} earlier "
+        f"checkpoints agree). Checkpoint written at entry {mark.seq}."
+    )
 
 
 @main.command("demo-seed")
@@ -345,14 +359,16 @@ def record_verify(app: Flask, file: str) -> None:
     data = Path(file).read_bytes()
     with transaction(app) as db:
         found = records.find_record_by_pdf(db, data)
-        if found is None:
-            click.echo(
-                f"NOT VERIFIED: {file} is not a record issued by Ordophone "
-                "(no stored record has this SHA-256; altered or foreign).",
-                err=True,
-            )
-            sys.exit(1)
-        number = db.get(Order, found.order_id).number  # type: ignore[union-attr]
+        number = db.get_one(Order, found.order_id).number if found is not None else None
+        details = {"found": found is not None, "version": found.version if found else None}
+        audit.record(db, actor(), "record.verified", "order", number, details)
+    if found is None:
+        click.echo(
+            f"NOT VERIFIED: {file} is not a record issued by Ordophone "
+            "(no stored record has this SHA-256; altered or foreign).",
+            err=True,
+        )
+        sys.exit(1)
     click.echo(
         f"VERIFIED: order {number}, {found.copy} copy, version {found.version}, "
         f"issued {found.created_at.isoformat()}, SHA-256 {found.sha256}"
@@ -383,7 +399,28 @@ def records_render(app: Flask) -> None:
         signal.signal(signum, lambda *_: stop.set())
     records.lower_priority()
     app.logger.info("records renderer started")
+    threading.Thread(target=checkpoint_forever, args=(app, stop), daemon=True).start()
     records.render_forever(app, stop)
+
+
+CHECKPOINT_SECONDS = 3600
+
+
+def checkpoint_forever(
+    app: Flask, stop: threading.Event, every: float = CHECKPOINT_SECONDS
+) -> None:
+    """Write the audit chain's head to its checkpoint file now, then every ``every`` seconds
+    until ``stop`` is set (the records renderer runs it). A failure is logged; the next
+    one is tried on time."""
+    path = app.config["ORDOPHONE"].audit_checkpoint_file
+    while True:
+        try:
+            with transaction(app) as db:
+                audit.checkpoint(db, path)
+        except Exception:
+            app.logger.exception("the audit checkpoint failed; trying again at the next one")
+        if stop.wait(every):
+            return
 
 
 def run() -> None:

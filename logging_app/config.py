@@ -30,6 +30,8 @@ class ConfigError(Exception):
 class Settings:
     database_url: str
     secret_key: str
+    audit_key: bytes  # keys the audit chain's hashes; kept outside the database
+    audit_checkpoint_file: Path  # append-only record of the chain's head (``audit.checkpoint``)
     public_base_url: str
     twilio_account_sid: str | None
     twilio_auth_token: str | None
@@ -96,25 +98,45 @@ def _database_url(values: Mapping[str, Any], instance_path: Path) -> str:
     return text
 
 
-def _secret_key(values: Mapping[str, Any], instance_path: Path) -> str:
-    text = _text(values, "SECRET_KEY")
+def _secret(values: Mapping[str, Any], instance_path: Path, name: str, minimum: int) -> str:
+    """The secret ``name`` from the environment, else from its file in the instance folder,
+    generated there (mode 0600) on first use."""
+    text = _text(values, name)
     if text is not None:
-        if len(text) < 16:
-            raise ConfigError("SECRET_KEY: must be at least 16 characters long")
+        if len(text) < minimum:
+            raise ConfigError(f"{name}: must be at least {minimum} characters long")
         return text
-    key_file = instance_path / "secret_key"
+    key_file = instance_path / name.lower()
     if not key_file.exists():
-        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        # Written aside, then linked into place: processes starting together agree on one.
+        draft = key_file.with_name(f".{key_file.name}.{os.getpid()}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_hex(32))
+        try:
+            os.link(draft, key_file)
+        except FileExistsError:
+            pass  # another process made it first: theirs stands
+        finally:
+            draft.unlink()
     return key_file.read_text().strip()
+
+
+def _checkpoint_file(values: Mapping[str, Any], instance_path: Path) -> Path:
+    text = _text(values, "AUDIT_CHECKPOINT_FILE")
+    path = Path(text) if text is not None else instance_path / "audit-checkpoints.jsonl"
+    if not path.parent.is_dir():
+        raise ConfigError(f"AUDIT_CHECKPOINT_FILE: its folder {path.parent} does not exist")
+    return path
 
 
 def load_settings(values: Mapping[str, Any], instance_path: Path) -> Settings:
     """Build the settings from ``values`` (the environment, or overrides on top of it)."""
     return Settings(
         database_url=_database_url(values, instance_path),
-        secret_key=_secret_key(values, instance_path),
+        secret_key=_secret(values, instance_path, "SECRET_KEY", 16),
+        audit_key=_secret(values, instance_path, "AUDIT_KEY", 32).encode(),
+        audit_checkpoint_file=_checkpoint_file(values, instance_path),
         public_base_url=_http_url(values, "PUBLIC_BASE_URL", DEFAULT_PUBLIC_BASE_URL),
         twilio_account_sid=_text(values, "TWILIO_ACCOUNT_SID"),
         twilio_auth_token=_text(values, "TWILIO_AUTH_TOKEN"),
@@ -130,6 +152,8 @@ def load_settings(values: Mapping[str, Any], instance_path: Path) -> Settings:
 ENVIRONMENT_NAMES = (
     "DATABASE_URL",
     "SECRET_KEY",
+    "AUDIT_KEY",
+    "AUDIT_CHECKPOINT_FILE",
     "PUBLIC_BASE_URL",
     "TWILIO_ACCOUNT_SID",
     "TWILIO_AUTH_TOKEN",

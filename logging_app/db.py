@@ -166,11 +166,12 @@ def make_engine(database_url: str) -> Engine:
     return engine
 
 
-def init_app(app: Flask, database_url: str) -> None:
-    """Attach an engine and a session factory to ``app``; close sessions at teardown."""
+def init_app(app: Flask, database_url: str, session_info: Mapping[str, Any]) -> None:
+    """Attach an engine and a session factory to ``app``; close sessions at teardown.
+    Every session's ``info`` starts with ``session_info`` (the audit chain's key)."""
     engine = make_engine(database_url)
     app.extensions["ordophone.engine"] = engine
-    factory = sessionmaker(engine, expire_on_commit=False)
+    factory = sessionmaker(engine, expire_on_commit=False, info=dict(session_info))
     app.extensions["ordophone.sessionmaker"] = factory
     event.listen(factory, "after_flush", _note_flush)
 

@@ -445,6 +445,8 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(Integer)
     hash: Mapped[str] = mapped_column(String(64))
+    # The first entry hashed with the audit key (those before it came before the key).
+    keyed_from: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     __table_args__ = (CheckConstraint("id = 1", name="audit_head_single_row"),)
 

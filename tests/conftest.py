@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from logging_app import create_app, schema
+from logging_app import audit, create_app, schema
 from logging_app.db import Base, engine_of, transaction
 from tests.portal_data import World, add_people
 
@@ -96,7 +96,8 @@ def db(app: Flask) -> Iterator[Session]:
     """A session for arranging and inspecting data, in autocommit mode: each query sees the
     latest committed state and holds no lock while the app under test writes."""
     engine = create_engine(app.config["ORDOPHONE"].database_url, isolation_level="AUTOCOMMIT")
-    with Session(engine, expire_on_commit=False) as session:
+    info = {audit.KEY: app.config["ORDOPHONE"].audit_key}
+    with Session(engine, expire_on_commit=False, info=info) as session:
         yield session
     engine.dispose()
 

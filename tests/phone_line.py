@@ -17,7 +17,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 from werkzeug.wsgi import ClosingIterator
 
-from logging_app import create_app, records, schema
+from logging_app import audit, create_app, records, schema
 from logging_app.db import engine_of, transaction
 from logging_app.demo import seed_if_empty
 from tests.conftest import app_overrides
@@ -110,7 +110,8 @@ class PhoneLine:
         """A session on the line's database, for assertions."""
         engine = create_engine(self.app.config["ORDOPHONE"].database_url)
         try:
-            with Session(engine, expire_on_commit=False) as session:
+            info = {audit.KEY: self.app.config["ORDOPHONE"].audit_key}
+            with Session(engine, expire_on_commit=False, info=info) as session:
                 yield session
         finally:
             engine.dispose()

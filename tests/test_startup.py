@@ -32,7 +32,8 @@ from tests.test_written_record import arrange_transmission
 
 
 def test_defaults_need_no_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("DATABASE_URL", "SECRET_KEY", "PUBLIC_BASE_URL", "TWILIO_ACCOUNT_SID"):
+    for name in ("DATABASE_URL", "SECRET_KEY", "AUDIT_KEY", "AUDIT_CHECKPOINT_FILE",
+                 "PUBLIC_BASE_URL", "TWILIO_ACCOUNT_SID"):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
     app = create_app({"INSTANCE_PATH": str(tmp_path / "inst")})
     settings = app.config["ORDOPHONE"]
@@ -41,8 +42,13 @@ def test_defaults_need_no_environment(tmp_path: Path, monkeypatch: pytest.Monkey
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert app.config["SECRET_KEY"] == key_file.read_text().strip()
     assert len(app.config["SECRET_KEY"]) == 64
+    audit_key = tmp_path / "inst" / "audit_key"  # the chain's, kept apart from the database
+    assert stat.S_IMODE(audit_key.stat().st_mode) == 0o600
+    assert settings.audit_key == audit_key.read_text().strip().encode() != key_file.read_bytes()
+    assert settings.audit_checkpoint_file == tmp_path / "inst" / "audit-checkpoints.jsonl"
     again = create_app({"INSTANCE_PATH": str(tmp_path / "inst")})
     assert again.config["SECRET_KEY"] == app.config["SECRET_KEY"]
+    assert again.config["ORDOPHONE"].audit_key == settings.audit_key
     assert settings.transfer_max_prompts == 12 and settings.transfer_timeout_seconds == 180
     assert settings.record_wait_seconds == 600 and not settings.twilio_configured
 
@@ -59,6 +65,8 @@ def test_defaults_need_no_environment(tmp_path: Path, monkeypatch: pytest.Monkey
         ("TRANSFER_TIMEOUT_SECONDS", "-5"),
         ("RECORD_WAIT_SECONDS", "0"),
         ("SECRET_KEY", "short"),
+        ("AUDIT_KEY", "shorter than thirty-two chars"),
+        ("AUDIT_CHECKPOINT_FILE", "/no/such/folder/checkpoints.jsonl"),
     ],
 )
 def test_malformed_setting_stops_start_up_naming_it(

@@ -1,7 +1,8 @@
 """Finding orders, reading one (attempts, transcript) and downloading its written record.
 
-Every view of an order page and every download is an audit entry naming the order by its
-number only (no patient data). Another physician's order answers 404, as an unknown one.
+Every list, search, view of an order page (with its transcript) and download is one audit
+entry naming the orders by their numbers only (no patient data, never the terms searched).
+Another physician's order answers 404, as an unknown one.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ from logging_app.portal.i18n import TIMEZONE
 
 bp = Blueprint("orders", __name__)
 PAGE_SIZE = 25
+# The audit actions of a page of orders, browsed (False) or searched (True); their details
+# name the orders shown.
+LIST_ACTIONS = {False: "orders.listed", True: "orders.searched"}
 
 
 def _local_midnight(day: date) -> datetime:
@@ -77,6 +81,11 @@ def _list(form: SearchForm, page: int, *, searched: bool) -> ResponseReturnValue
         query = _filtered(database, user, form).limit(PAGE_SIZE + 1)
         query = query.options(selectinload(Order.physician), selectinload(Order.service))
         found = list(database.scalars(query.offset((page - 1) * PAGE_SIZE)))
+        # A list shows names and NAMs: a read (R6), naming what was shown, never the terms.
+        shown = [order.number for order in found[:PAGE_SIZE]]
+        details: dict[str, audit.Detail] = {"count": len(shown), "numbers": shown, "page": page}
+        audit.record(database, actor_of(user), LIST_ACTIONS[searched], details=details)
+        database.commit()
     status = 200 if valid else 400
     return render_template(
         "orders/index.html",
@@ -115,11 +124,9 @@ def render_order(database: Session, order: Order, **forms: FlaskForm) -> str:
     user = current_user()
     assert user is not None
     transcripts = call_history.transcript(database, order)
-    audit.record(database, actor_of(user), "order.viewed", "order", order.number)
-    if transcripts:
-        segments = sum(len(lines) for lines in transcripts.values())
-        details = {"segments": segments}
-        audit.record(database, actor_of(user), "transcript.viewed", "order", order.number, details)
+    segments = sum(len(lines) for lines in transcripts.values())
+    details = {"transcript_segments": segments} if segments else None
+    audit.record(database, actor_of(user), "order.viewed", "order", order.number, details)
     return render_template(
         "orders/show.html",
         order=order,
