@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean chromium
+.PHONY: run test lint bench clean chromium package-check
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,6 +50,11 @@ test: lint chromium
 	else \
 		echo "== passes run: SQLite (PostgreSQL skipped: no server at $(TEST_DATABASE_URL))"; \
 	fi
+
+# The wheel, built and installed into a fresh virtual environment outside the checkout, then
+# run as a user would (CI runs it after `make test`; about a minute).
+package-check: $(STAMP)
+	$(BIN)/python .ci/installed_package.py
 
 # Every benchmark, one table, bench/results.json (~17 min here; QUICK=1 for a smaller check run).
 QUICK ?=

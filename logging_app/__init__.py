@@ -15,6 +15,13 @@ from logging_app.config import ENVIRONMENT_NAMES, load_settings
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+def _templates() -> Path:
+    """The portal's templates: inside the package once installed (the wheel maps the
+    top-level templates/ folder there), the checkout's templates/ in an editable install."""
+    installed = Path(__file__).resolve().parent / "templates"
+    return installed if installed.is_dir() else PROJECT_ROOT / "templates"
+
+
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     """Build the app from the environment, or from ``overrides`` on top of it (tests).
 
@@ -26,7 +33,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         __name__,
         instance_path=str(instance_path) if instance_path else None,
         instance_relative_config=True,
-        template_folder=str(PROJECT_ROOT / "templates"),
+        template_folder=str(_templates()),
     )
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
