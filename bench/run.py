@@ -18,16 +18,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import bench_audit, bench_calls, bench_pdf, bench_search, postgres
+from bench import bench_audit, bench_calls, bench_pdf, bench_search, bench_webhook_inputs, postgres
 from bench.postgres import fresh_schema
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 FULL = {
     "calls": 200, "paced_calls": 40, "throughput_calls": 100, "orders": 1_000_000,
-    "audit": 1_000_000,
+    "audit": 1_000_000, "webhook_inputs": 10_000,
 }  # fmt: skip
 QUICK = {
-    "calls": 40, "paced_calls": 25, "throughput_calls": 40, "orders": 50_000, "audit": 100_000
+    "calls": 40, "paced_calls": 25, "throughput_calls": 40, "orders": 50_000, "audit": 100_000,
+    "webhook_inputs": 1_200,
 }  # fmt: skip
 
 Row = tuple[str, str, str, bool | None]
@@ -47,9 +48,13 @@ def measure(
         ("pdf", bench_pdf.run),
         ("audit", lambda: bench_audit.run(sizes["audit"])),
         ("search_sqlite", lambda: bench_search.run(sizes["orders"])),
+        ("webhook_inputs", lambda: bench_webhook_inputs.run(sizes["webhook_inputs"])),
     ]  # fmt: skip
     if postgres_url:
         steps.append(("search_postgresql", lambda: _search_on_postgres(sizes, postgres_url)))
+        steps.append(
+            ("webhook_inputs_postgresql", lambda: _inputs_on_postgres(sizes, postgres_url))
+        )
     for name, step in steps:
         if only is not None and name not in only:
             continue
@@ -67,6 +72,11 @@ def measure(
 def _search_on_postgres(sizes: dict[str, int], server_url: str) -> dict[str, Any]:
     with fresh_schema(server_url) as url:
         return bench_search.run(sizes["orders"], database_url=url)
+
+
+def _inputs_on_postgres(sizes: dict[str, int], server_url: str) -> dict[str, Any]:
+    with fresh_schema(server_url) as url:
+        return bench_webhook_inputs.run(sizes["webhook_inputs"], database_url=url)
 
 
 def _calls_rows(figures: dict[str, Any], backend: str, calls: int) -> list[Row]:
@@ -113,6 +123,16 @@ def _calls_rows(figures: dict[str, Any], backend: str, calls: int) -> list[Row]:
     ]  # fmt: skip
 
 
+def _webhook_inputs_row(found: dict[str, Any] | None, database: str) -> Row:
+    target = "0 / 0 / 0"
+    what = f"generated signed webhooks: 5xx / malformed / orders changed, {database}"
+    if found is None:
+        return (what, "not run", target, None)
+    label = f"{found['requests']:,} {what}"
+    counts = (found["status_5xx"], found["malformed_answers"], found["orders_changed_unnamed"])
+    return (label, " / ".join(map(str, counts)), target, counts == (0, 0, 0))
+
+
 def table(figures: dict[str, Any], sizes: dict[str, int]) -> list[Row]:
     pdf, audit = figures.get("pdf"), figures.get("audit")
     rows: list[Row] = []
@@ -137,6 +157,8 @@ def table(figures: dict[str, Any], sizes: dict[str, int]) -> list[Row]:
         else:
             p95 = found["worst_page_p95_ms"]
             rows.append((label, f"{p95:.1f} ms", "< 100 ms", p95 < 100))
+    rows.append(_webhook_inputs_row(figures.get("webhook_inputs"), "SQLite"))
+    rows.append(_webhook_inputs_row(figures.get("webhook_inputs_postgresql"), "PostgreSQL"))
     if audit is None:
         rows.append(("audit verify", "not run", "< 10 s", None))
         return rows
@@ -171,7 +193,9 @@ def main() -> None:
         "--postgres-url", default=os.environ.get("BENCH_DATABASE_URL", postgres.DEFAULT_URL)
     )
     parser.add_argument(
-        "--only", help="comma-separated: calls, pdf, audit, search_sqlite, search_postgresql"
+        "--only",
+        help="comma-separated: calls, pdf, audit, search_sqlite, search_postgresql, "
+        "webhook_inputs, webhook_inputs_postgresql",
     )
     args = parser.parse_args()
     sizes = QUICK if args.quick else FULL

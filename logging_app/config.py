@@ -8,6 +8,7 @@ variable (``ConfigError``).
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -37,6 +38,10 @@ class Settings:
     twilio_auth_token: str | None
     twilio_phone_number: str | None
     twilio_api_base_url: str
+    twilio_auth_token_secondary: str | None  # accepted beside the primary during a rotation
+    twilio_webhook_shared_key: str | None  # Webhook Rules' SharedKey (HMAC-SHA256)
+    twilio_api_key: str | None  # REST authenticates with the key when set
+    twilio_api_secret: str | None
     transfer_max_prompts: int
     transfer_timeout_seconds: int
     record_wait_seconds: int
@@ -122,6 +127,41 @@ def _secret(values: Mapping[str, Any], instance_path: Path, name: str, minimum: 
     return key_file.read_text().strip()
 
 
+def _sid(
+    values: Mapping[str, Any], name: str, prefix: str, paired: str | None = None
+) -> str | None:
+    """A Twilio SID (``prefix`` and 32 hexadecimal digits), or None when unset."""
+    text = _token(values, name)
+    if text is not None and not re.fullmatch(prefix + "[0-9a-f]{32}", text):
+        raise ConfigError(f"{name}: must be {prefix} followed by 32 hexadecimal digits")
+    return _paired(values, name, text, paired)
+
+
+def _token(values: Mapping[str, Any], name: str, paired: str | None = None) -> str | None:
+    """A secret Twilio gave (no spaces inside), or None when unset."""
+    text = _text(values, name)
+    if text is not None and any(c.isspace() for c in text):
+        raise ConfigError(f"{name}: must not contain spaces")
+    return _paired(values, name, text, paired)
+
+
+def _paired(
+    values: Mapping[str, Any], name: str, text: str | None, paired: str | None
+) -> str | None:
+    """``text``, if the variable ``paired`` that goes with ``name`` is set too."""
+    if text is not None and paired is not None and _text(values, paired) is None:
+        raise ConfigError(f"{paired}: must be set with {name}")
+    return text
+
+
+def _secondary_token(values: Mapping[str, Any]) -> str | None:
+    name = "TWILIO_AUTH_TOKEN_SECONDARY"
+    text = _token(values, name)
+    if text is not None and _text(values, "TWILIO_AUTH_TOKEN") is None:
+        raise ConfigError(f"{name}: is set without TWILIO_AUTH_TOKEN")
+    return text
+
+
 def _checkpoint_file(values: Mapping[str, Any], instance_path: Path) -> Path:
     text = _text(values, "AUDIT_CHECKPOINT_FILE")
     path = Path(text) if text is not None else instance_path / "audit-checkpoints.jsonl"
@@ -138,10 +178,14 @@ def load_settings(values: Mapping[str, Any], instance_path: Path) -> Settings:
         audit_key=_secret(values, instance_path, "AUDIT_KEY", 32).encode(),
         audit_checkpoint_file=_checkpoint_file(values, instance_path),
         public_base_url=_http_url(values, "PUBLIC_BASE_URL", DEFAULT_PUBLIC_BASE_URL),
-        twilio_account_sid=_text(values, "TWILIO_ACCOUNT_SID"),
-        twilio_auth_token=_text(values, "TWILIO_AUTH_TOKEN"),
+        twilio_account_sid=_sid(values, "TWILIO_ACCOUNT_SID", "AC"),
+        twilio_auth_token=_token(values, "TWILIO_AUTH_TOKEN"),
         twilio_phone_number=_text(values, "TWILIO_PHONE_NUMBER"),
         twilio_api_base_url=_http_url(values, "TWILIO_API_BASE_URL", DEFAULT_TWILIO_API_BASE_URL),
+        twilio_auth_token_secondary=_secondary_token(values),
+        twilio_webhook_shared_key=_token(values, "TWILIO_WEBHOOK_SHARED_KEY"),
+        twilio_api_key=_sid(values, "TWILIO_API_KEY", "SK", paired="TWILIO_API_SECRET"),
+        twilio_api_secret=_token(values, "TWILIO_API_SECRET", paired="TWILIO_API_KEY"),
         transfer_max_prompts=_positive_int(values, "TRANSFER_MAX_PROMPTS", 12),
         transfer_timeout_seconds=_positive_int(values, "TRANSFER_TIMEOUT_SECONDS", 180),
         record_wait_seconds=_positive_int(values, "RECORD_WAIT_SECONDS", 600),
@@ -159,6 +203,10 @@ ENVIRONMENT_NAMES = (
     "TWILIO_AUTH_TOKEN",
     "TWILIO_PHONE_NUMBER",
     "TWILIO_API_BASE_URL",
+    "TWILIO_AUTH_TOKEN_SECONDARY",
+    "TWILIO_WEBHOOK_SHARED_KEY",
+    "TWILIO_API_KEY",
+    "TWILIO_API_SECRET",
     "TRANSFER_MAX_PROMPTS",
     "TRANSFER_TIMEOUT_SECONDS",
     "RECORD_WAIT_SECONDS",

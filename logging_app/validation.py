@@ -96,6 +96,23 @@ def digits(field: str, value: str | None, min_length: int = 1, max_length: int =
     return text
 
 
+# The largest value of an INTEGER column (PostgreSQL's; SQLite's is wider).
+INT_MAX = 2**31 - 1
+
+
+def ascii_int(field: str, value: str | None, maximum: int = INT_MAX) -> int:
+    """A whole number written in ASCII digits, no larger than ``maximum``: Python's
+    ``int()`` also takes other scripts' digits, signs, spaces and underscores, and a number
+    larger than the column's range fails in the database instead of here."""
+    text = value or ""
+    if not text or len(text) > len(str(maximum)) or not text.isascii() or not text.isdigit():
+        raise InvalidField(field, "must be a number")
+    number = int(text)
+    if number > maximum:
+        raise InvalidField(field, f"must be at most {maximum}")
+    return number
+
+
 def pin(field: str, value: str | None) -> str:
     text = (value or "").strip()
     if not re.fullmatch(r"[0-9]{4,8}", text):

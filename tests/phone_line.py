@@ -24,6 +24,7 @@ from tests.conftest import app_overrides
 from voice import scenarios
 from voice.simulator import Simulator
 from voice.simulator.serving import ServedApp, serve_wsgi
+from voice.simulator.transport import Signing
 
 ACCOUNT_SID = "AC" + "5" * 32
 AUTH_TOKEN = "simulated-auth-token"
@@ -118,10 +119,19 @@ class PhoneLine:
 
 
 def open_line(
-    tmp_path: Path, *, time_scale: float = TIME_SCALE, **settings: Any
+    tmp_path: Path,
+    *,
+    time_scale: float = TIME_SCALE,
+    signing: Signing | None = None,
+    api_keys: dict[str, str] | None = None,
+    **settings: Any,
 ) -> Iterator[PhoneLine]:
-    """``time_scale``: real seconds per simulated second (slower lets a browser watch)."""
-    sim = Simulator(ACCOUNT_SID, AUTH_TOKEN, time_scale=time_scale)
+    """``time_scale``: real seconds per simulated second (slower lets a browser watch);
+    ``signing``: how the simulator signs webhooks; ``api_keys``: the REST API keys it
+    knows; ``settings``: Ordophone's, on top of the line's."""
+    sim = Simulator(
+        ACCOUNT_SID, AUTH_TOKEN, time_scale=time_scale, signing=signing, api_keys=api_keys
+    )
     sim_url = sim.start()
     switchboard = Switchboard()
     served = serve_wsgi(switchboard)

@@ -67,6 +67,11 @@ def test_defaults_need_no_environment(tmp_path: Path, monkeypatch: pytest.Monkey
         ("SECRET_KEY", "short"),
         ("AUDIT_KEY", "shorter than thirty-two chars"),
         ("AUDIT_CHECKPOINT_FILE", "/no/such/folder/checkpoints.jsonl"),
+        ("TWILIO_ACCOUNT_SID", "ACnot-a-sid"),
+        ("TWILIO_AUTH_TOKEN", "two words"),
+        ("TWILIO_AUTH_TOKEN_SECONDARY", "no primary is set"),
+        ("TWILIO_WEBHOOK_SHARED_KEY", "with a space"),
+        ("TWILIO_API_KEY", "AC" + "1" * 32),
     ],
 )
 def test_malformed_setting_stops_start_up_naming_it(
@@ -74,6 +79,18 @@ def test_malformed_setting_stops_start_up_naming_it(
 ) -> None:
     monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError, match=f"^{name}: "):
+        create_app({"INSTANCE_PATH": str(tmp_path / "inst")})
+
+
+@pytest.mark.parametrize(
+    ("given", "missing"),
+    [("TWILIO_API_KEY", "TWILIO_API_SECRET"), ("TWILIO_API_SECRET", "TWILIO_API_KEY")],
+)
+def test_an_api_key_needs_its_secret_and_the_secret_its_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, given: str, missing: str
+) -> None:
+    monkeypatch.setenv(given, "SK" + "1" * 32)
+    with pytest.raises(ConfigError, match=f"^{missing}: must be set with {given}"):
         create_app({"INSTANCE_PATH": str(tmp_path / "inst")})
 
 

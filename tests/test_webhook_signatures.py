@@ -3,18 +3,25 @@ and nothing else is written."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
-from twilio.request_validator import RequestValidator
+from twilio.request_validator import HMAC_SHA256, SIGNATURE_SETTINGS_HEADER, RequestValidator
 
+from logging_app import create_app, schema
+from logging_app.db import engine_of
 from logging_app.models import AuditEntry
-from tests.conftest import row_counts
+from tests.conftest import app_overrides, row_counts
 from tests.webhook_client import PHYSICIAN_PHONE, Webhooks, make_world, new_call_sid, twiml
+from voice.flow import CONNECTION_OVERRIDES
 
 PATHS = [
     "/voice/incoming",
@@ -35,7 +42,9 @@ def _params() -> dict[str, str]:
     return {"CallSid": new_call_sid(), "From": PHYSICIAN_PHONE, "To": "+15145550000"}
 
 
-def _refused(client: FlaskClient, db: Session, path: str, **kwargs: object) -> None:
+def _refused(
+    client: FlaskClient, db: Session, path: str, reason: str | None = None, **kwargs: object
+) -> None:
     before = row_counts(db)
     response = client.post(path, **kwargs)
     assert response.status_code == 403
@@ -45,6 +54,25 @@ def _refused(client: FlaskClient, db: Session, path: str, **kwargs: object) -> N
     assert after == before
     entry = db.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc())).first()
     assert entry is not None and entry.action == "webhook.signature_rejected"
+    if reason is not None:
+        assert json.loads(entry.details or "{}")["reason"] == reason
+
+
+def _accepted(client: FlaskClient, db: Session, path: str, **kwargs: object) -> None:
+    response = client.post(path, **kwargs)
+    assert response.status_code != 403, response.data
+    rejected = select(AuditEntry).where(AuditEntry.action == "webhook.signature_rejected")
+    assert db.scalars(rejected).first() is None
+
+
+def _url_forms(url: str) -> list[str]:
+    """The URL with and without its port, each with and without Ordophone's fragment."""
+    parts = urlsplit(url)
+    default = 443 if parts.scheme == "https" else 80
+    host = parts.hostname or ""
+    netlocs = [f"{host}:{parts.port or default}", host]
+    bare = [urlunsplit(parts._replace(netloc=netloc)) for netloc in netlocs]
+    return [form + tail for form in bare for tail in ("", f"#{CONNECTION_OVERRIDES}")]
 
 
 @pytest.fixture(autouse=True)
@@ -135,3 +163,112 @@ def test_signature_of_the_url_in_its_other_form_is_accepted(
     headers = {"X-Twilio-Signature": signature}
     response = client.post("/voice/incoming", data=params, headers=headers)
     assert twiml(response).find("Gather") is not None
+
+
+@pytest.mark.parametrize("form", range(4), ids=["port", "port+fragment", "bare", "fragment"])
+@pytest.mark.parametrize("path", PATHS)
+def test_a_signature_of_any_form_of_the_url_is_accepted(
+    app: Flask, client: FlaskClient, db: Session, path: str, form: int
+) -> None:
+    """Twilio may sign the URL with or without its port, and with or without the
+    connection-override fragment Ordophone gave it: every webhook accepts all four."""
+    hooks = Webhooks(client, app)
+    params = _params()
+    url = _url_forms(hooks.url(path))[form]
+    signature = RequestValidator(hooks.token).compute_signature(url, params)
+    _accepted(client, db, path, data=params, headers={"X-Twilio-Signature": signature})
+
+
+def test_a_signature_with_another_fragment_is_refused(
+    app: Flask, client: FlaskClient, db: Session
+) -> None:
+    hooks = Webhooks(client, app)
+    params = _params()
+    url = hooks.url("/voice/incoming") + "#rc=5"
+    signature = RequestValidator(hooks.token).compute_signature(url, params)
+    _refused(client, db, "/voice/incoming", "mismatch", data=params,
+             headers={"X-Twilio-Signature": signature})  # fmt: skip
+
+
+@contextmanager
+def _reader(app: Flask) -> Iterator[Session]:
+    """An autocommit session on ``app``'s database (as the ``db`` fixture is)."""
+    engine = create_engine(app.config["ORDOPHONE"].database_url, isolation_level="AUTOCOMMIT")
+    try:
+        with Session(engine) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+SHARED_KEY = "webhook-shared-key-secret-0123456789"
+SETTINGS_HEADER = "key=webhooks_sharedkey_test,algorithm=HMAC_SHA256"
+
+
+def _shared_key_headers(hooks: Webhooks, path: str, params: dict[str, str]) -> dict[str, str]:
+    signature = RequestValidator(SHARED_KEY).compute_signature(hooks.url(path), params, HMAC_SHA256)
+    return {"X-Twilio-Signature": signature, SIGNATURE_SETTINGS_HEADER: SETTINGS_HEADER}
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_a_webhook_rules_signature_with_the_shared_key_is_accepted(
+    tmp_path: Path, path: str
+) -> None:
+    settings = {"TWILIO_WEBHOOK_SHARED_KEY": SHARED_KEY}
+    app = create_app(app_overrides(tmp_path / "rules") | settings)
+    schema.upgrade(engine_of(app))
+    try:
+        make_world(app)
+        client = app.test_client()
+        hooks = Webhooks(client, app)
+        params = _params()
+        with _reader(app) as db:
+            headers = _shared_key_headers(hooks, path, params)
+            _accepted(client, db, path, data=params, headers=headers)
+            # The same request signed with the auth token, but naming the shared key: no.
+            headers["X-Twilio-Signature"] = hooks.signature(path, params)
+            _refused(client, db, path, "mismatch", data=params, headers=headers)
+    finally:
+        engine_of(app).dispose()
+
+
+def test_a_webhook_rules_signature_without_a_configured_key_is_refused(
+    app: Flask, client: FlaskClient, db: Session
+) -> None:
+    params = _params()
+    headers = _shared_key_headers(Webhooks(client, app), "/voice/incoming", params)
+    _refused(client, db, "/voice/incoming", "shared_key_not_configured", data=params,
+             headers=headers)  # fmt: skip
+
+
+def test_a_signature_naming_an_algorithm_we_cannot_check_is_refused(
+    app: Flask, client: FlaskClient, db: Session
+) -> None:
+    params = _params()
+    headers = _shared_key_headers(Webhooks(client, app), "/voice/incoming", params)
+    headers[SIGNATURE_SETTINGS_HEADER] = "key=webhooks_sharedkey_test,algorithm=HMAC_SHA512"
+    _refused(client, db, "/voice/incoming", "unsupported_algorithm", data=params,
+             headers=headers)  # fmt: skip
+
+
+def test_the_secondary_auth_token_is_accepted_during_a_rotation(tmp_path: Path) -> None:
+    secondary = "the-next-auth-token"
+    settings = {"TWILIO_AUTH_TOKEN_SECONDARY": secondary}
+    app = create_app(app_overrides(tmp_path / "rotation") | settings)
+    schema.upgrade(engine_of(app))
+    try:
+        make_world(app)
+        client = app.test_client()
+        hooks = Webhooks(client, app)
+        with _reader(app) as db:
+            for token in (hooks.token, secondary):
+                params = _params()
+                signature = hooks.signature("/voice/incoming", params, token=token)
+                _accepted(client, db, "/voice/incoming", data=params,
+                          headers={"X-Twilio-Signature": signature})  # fmt: skip
+            params = _params()
+            signature = hooks.signature("/voice/incoming", params, token="a-third-token")
+            _refused(client, db, "/voice/incoming", "mismatch", data=params,
+                     headers={"X-Twilio-Signature": signature})  # fmt: skip
+    finally:
+        engine_of(app).dispose()

@@ -24,7 +24,7 @@ from logging_app.clock import now
 from logging_app.config import Settings
 from logging_app.db import insert_unless_present, table_of, transaction
 from logging_app.models import CallLeg, Order, Recording, TranscriptSegment, TransmissionAttempt
-from voice import attempts, flow, prompts
+from voice import attempts, flow, params, prompts
 from voice.gateway import GatewayError, gateway_of
 
 FAILED_CALL_OUTCOMES = {
@@ -38,10 +38,8 @@ SCREENING_STEPS = frozenset({"role", "transfer", "permit", "name"})
 
 
 def _sequence(form: Mapping[str, str]) -> int:
-    try:
-        return int(form.get("SequenceNumber", ""))
-    except ValueError:
-        return -1
+    sequence = params.number(form, "SequenceNumber")
+    return -1 if sequence is None else sequence
 
 
 def physician_status(db: Session, settings: Settings, form: Mapping[str, str]) -> list[flow.Effect]:
@@ -182,15 +180,13 @@ def recording_status(
         return []
     recording.status = form.get("RecordingStatus", recording.status)
     recording.url = form.get("RecordingUrl") or recording.url
-    recording.duration_seconds = _int(form.get("RecordingDuration")) or recording.duration_seconds
-    recording.channels = _int(form.get("RecordingChannels")) or recording.channels
+    recording.duration_seconds = (
+        params.number(form, "RecordingDuration") or recording.duration_seconds
+    )
+    recording.channels = params.number(form, "RecordingChannels") or recording.channels
     if recording.status in TERMINAL_RECORDING_STATUSES:
         transmissions.record_due(attempt)
     return []
-
-
-def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
 
 
 def transcription_event(
@@ -210,12 +206,15 @@ def transcription_event(
         return []
     try:
         data = json.loads(form.get("TranscriptionData", ""))
-        sequence = int(form.get("SequenceId", ""))
     except ValueError:
+        return []
+    sequence = params.number(form, "SequenceId")
+    if not isinstance(data, dict) or sequence is None:
         return []
     track = form.get("Track", "")
     on_physician_leg = form.get("CallSid") == attempt.physician_call_sid
     speaker = "physician" if (track == "inbound_track") == on_physician_leg else "professional"
+    confidence = data.get("confidence")
     # A repeat (same transcription, same sequence) inserts nothing.
     insert_unless_present(
         db,
@@ -226,8 +225,9 @@ def transcription_event(
             "sequence": sequence,
             "track": track,
             "speaker": speaker,
-            "text": str(data.get("transcript", "")),
-            "confidence": None if data.get("confidence") is None else str(data["confidence"]),
+            # JSON may spell a NUL (\u0000), which PostgreSQL cannot store in text.
+            "text": str(data.get("transcript", "")).replace("\x00", ""),
+            "confidence": None if confidence is None else str(confidence)[:20],
         },
     )
     return []

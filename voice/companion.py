@@ -48,6 +48,7 @@ def start(host: str, port: int, instance_path: Path) -> tuple[subprocess.Popen[b
         sys.executable, "-m", "voice.simulator", "--host", "127.0.0.1",
         "--port", str(sim_port), "--account-sid", companion.account_sid,
         "--auth-token", companion.auth_token, "--time-scale", str(TIME_SCALE),
+        "--exit-with-parent",
     ]  # fmt: skip
     process = subprocess.Popen(command)  # noqa: S603 - our own module, fixed arguments
     _wait_listening(process, sim_port)

@@ -22,14 +22,21 @@ from requests.utils import get_environ_proxies
 from twilio.base.exceptions import TwilioException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
-from twilio.request_validator import RequestValidator
+from twilio.request_validator import (
+    HMAC_SHA1,
+    HMAC_SHA256,
+    RequestValidator,
+    get_signature_algorithm,
+)
 from twilio.rest import Client
 
 from logging_app.config import Settings
+from voice.flow import CONNECTION_OVERRIDES
 
 CALL_EVENTS = ["initiated", "ringing", "answered", "completed"]
 RECORDING_EVENTS = ["in-progress", "completed", "absent"]
 REST_TIMEOUT_SECONDS = 10.0
+SIGNATURE_ALGORITHMS = frozenset({HMAC_SHA1, HMAC_SHA256})
 
 
 class GatewayError(Exception):
@@ -70,11 +77,19 @@ class Gateway:
     @property
     def client(self) -> Client:
         if self._client is None:
-            sid, token = self.settings.twilio_account_sid, self.settings.twilio_auth_token
+            settings = self.settings
+            sid, token = settings.twilio_account_sid, settings.twilio_auth_token
             if not (sid and token):
                 raise GatewayError("TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are not set")
-            http = BaseUrlHttpClient(self.settings.twilio_api_base_url)
-            self._client = Client(sid, token, http_client=http)
+            http = BaseUrlHttpClient(settings.twilio_api_base_url)
+            if settings.twilio_api_key and settings.twilio_api_secret:
+                # An API key, as Twilio recommends: it can be revoked alone, and the auth
+                # token then only checks webhooks.
+                self._client = Client(
+                    settings.twilio_api_key, settings.twilio_api_secret, sid, http_client=http
+                )
+            else:
+                self._client = Client(sid, token, http_client=http)
         return self._client
 
     def place_call(self, to: str, url: str, status_callback: str, fallback_url: str) -> str:
@@ -155,18 +170,50 @@ class Gateway:
         except (TwilioException, OSError) as exc:
             raise GatewayError(f"updating call {call_sid} failed: {exc}") from exc
 
-    def is_authentic(self, url: str, form: Mapping[str, str], signature: str | None) -> bool:
-        """True if ``signature`` is Twilio's signature of ``url`` and ``form``."""
-        token = self.settings.twilio_auth_token
-        if not token or not signature:
-            return False
-        validator = RequestValidator(token)
-        # The URL as requested first (one HMAC); then twilio-python's check, which also
-        # tries the URL with and without its port, as Twilio signs either.
-        exact = validator.compute_signature(url, form).encode()
-        return hmac.compare_digest(exact, signature.encode()) or bool(
-            validator.validate(url, form, signature)
-        )
+    def signature_problem(
+        self,
+        url: str,
+        form: Mapping[str, str],
+        signature: str | None,
+        signature_settings: str | None = None,
+    ) -> str | None:
+        """Why the request is not Twilio's, or None if ``signature`` signs ``url`` and
+        ``form``. Twilio signs with the auth token (HMAC-SHA1; the secondary token too,
+        during a rotation), or, under Webhook Rules, with a SharedKey and the algorithm the
+        ``X-Twilio-Webhooks-Signature-Settings`` header names. The URL it signed may carry
+        Ordophone's connection-override fragment or not, and its port or not."""
+        if not signature:
+            return "unsigned"
+        if signature_settings is not None:
+            algorithm = get_signature_algorithm(signature_settings).upper()
+            if algorithm not in SIGNATURE_ALGORITHMS:
+                return "unsupported_algorithm"
+            key = self.settings.twilio_webhook_shared_key
+            if key is None:
+                return "shared_key_not_configured"
+            secrets_: list[str | None] = [key]
+        else:
+            algorithm = HMAC_SHA1
+            secrets_ = [self.settings.twilio_auth_token, self.settings.twilio_auth_token_secondary]
+        for secret in filter(None, secrets_):
+            validator = RequestValidator(secret)
+            for signed in signed_forms(url):
+                # The URL as given first (one HMAC); twilio-python's check then tries it
+                # with and without its port.
+                exact = validator.compute_signature(signed, form, algorithm).encode()
+                if hmac.compare_digest(exact, signature.encode()) or validator.validate(
+                    signed, form, signature, algorithm
+                ):
+                    return None
+        return "mismatch"
+
+
+def signed_forms(url: str) -> tuple[str, str]:
+    """The URL Twilio requested, and the same with the fragment Ordophone appended to it
+    (the fragment is never sent, and Twilio's documentation does not say whether its
+    signature covers it; the fragment is Ordophone's constant, so accepting both lets
+    nothing new in)."""
+    return url, f"{url}#{CONNECTION_OVERRIDES}"
 
 
 def gateway_of(app: Flask) -> Gateway:

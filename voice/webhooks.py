@@ -16,6 +16,7 @@ from flask import Blueprint, Flask, Response, current_app, request
 from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from twilio.request_validator import SIGNATURE_SETTINGS_HEADER
 from twilio.twiml.voice_response import VoiceResponse
 
 from logging_app import audit
@@ -23,7 +24,7 @@ from logging_app.clock import now
 from logging_app.config import Settings
 from logging_app.db import WriteNeeded, db_wrote, read_first, session, table_of, transaction
 from logging_app.models import TransmissionAttempt, WebhookReceipt
-from voice import attempts, callbacks, flow, physician, portal_calls, professional, prompts
+from voice import attempts, callbacks, flow, params, physician, portal_calls, professional, prompts
 from voice.flow import Context
 from voice.gateway import gateway_of
 
@@ -60,16 +61,44 @@ def signed_url() -> str:
 
 @bp.before_request
 def verify_signature() -> Response | None:
-    """Unsigned or forged: 403 and an audit entry; nothing else happens."""
+    """Unsigned, forged, or signed in a way we cannot check: 403 and an audit entry saying
+    why; nothing else happens."""
     signature = request.headers.get("X-Twilio-Signature")
-    if gateway_of(current_app).is_authentic(signed_url(), request.form, signature):
+    problem = gateway_of(current_app).signature_problem(
+        signed_url(), request.form, signature, request.headers.get(SIGNATURE_SETTINGS_HEADER)
+    )
+    if problem is None:
         return None
     with transaction(current_app) as db:
         audit.record(
             db, "twilio:unverified", "webhook.signature_rejected",
-            details={"path": request.path, "signed": signature is not None},
+            details={"path": request.path, "signed": signature is not None, "reason": problem},
         )  # fmt: skip
     return Response("Forbidden\n", status=403, mimetype="text/plain")
+
+
+@bp.before_request
+def check_fields() -> Response | None:
+    """A signed request whose ids, numbers or stored text are malformed (``params``) gets
+    an audit entry and changes nothing: a callback gets 400; a Gather answer, the call's
+    current prompt again; another TwiML request, the technical-error goodbye. Never a 5xx,
+    which Twilio would retry and the caller would hear as an application error."""
+    route = request.path.removeprefix(bp.url_prefix or "")
+    token = request.headers.get(params.IDEMPOTENCY_HEADER)
+    field = params.problem(route, request.form, request.args, token)
+    if field is None:
+        return None
+    with transaction(current_app) as db:
+        audit.record(
+            db, "twilio:webhook", "webhook.malformed",
+            details={"path": request.path, "field": field},
+        )  # fmt: skip
+        if route.startswith("/status/"):
+            return Response(status=400)
+        call_sid = request.form.get("CallSid", "")
+        if route in ("/answer", "/prompt") and params.SID.fullmatch(call_sid):
+            return _response(_current_prompt(db, request.form).body, 200)
+    return _response(_technical_error(), 200)
 
 
 def _respond(work: Callable[[Session], Reply], *, reading: bool = False) -> Response:
@@ -103,7 +132,7 @@ _STORE_RECEIPT = insert(table_of(WebhookReceipt))
 
 
 def _respond_once(db: Session, work: Callable[[Session], Reply]) -> Response:
-    token = request.headers.get("I-Twilio-Idempotency-Token")
+    token = request.headers.get(params.IDEMPOTENCY_HEADER)
     audit.defer(db)  # the chain's head is locked just before the commit, not for the work
     try:
         reply = work(db)
@@ -233,10 +262,9 @@ def _start_physician(db: Session, form: Mapping[str, str]) -> Reply:
 
 
 def _start_callback(db: Session, form: Mapping[str, str], args: Mapping[str, str]) -> Reply:
-    text = args.get("order", "")
     try:
-        leg = portal_calls.start(db, _settings(), form, int(text))
-    except (ValueError, LookupError):
+        leg = portal_calls.start(db, _settings(), form, params.number(args, "order") or 0)
+    except LookupError:
         return Reply(_technical_error())
     ctx = Context(db, leg, _settings(), form)
     if leg.last_key is not None or leg.turn > 0:
@@ -305,8 +333,8 @@ Handler = Callable[
 
 
 def _attempt(db: Session, args: Mapping[str, str]) -> TransmissionAttempt | None:
-    text = args.get("attempt", "")
-    return attempts.lock_attempt(db, int(text)) if text.isdigit() else None
+    attempt_id = params.number(args, "attempt")
+    return None if attempt_id is None else attempts.lock_attempt(db, attempt_id)
 
 
 def _callback(handler: Handler) -> Response:
@@ -330,8 +358,10 @@ def wait() -> Response:
     """The waiting physician hears where things stand (the conference's waitUrl)."""
 
     def work(db: Session) -> Reply:
-        text = request.args.get("attempt", "")
-        message = callbacks.wait_message(db, _settings(), int(text)) if text.isdigit() else None
+        attempt_id = params.number(request.args, "attempt")
+        message = (
+            None if attempt_id is None else callbacks.wait_message(db, _settings(), attempt_id)
+        )
         if message is None:
             return Reply(_technical_error())
         return Reply(*message)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import threading
 
@@ -30,7 +31,27 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--reorder-callbacks", action="store_true")
     parser.add_argument("--fail-primary", action="store_true")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--exit-with-parent",
+        action="store_true",
+        help="stop when the process that started it dies, even by SIGKILL",
+    )
     return parser.parse_args(argv)
+
+
+def watch_parent(stopped: threading.Event, interval: float = 0.5) -> None:
+    """Set ``stopped`` once the parent process is gone (the child is then re-parented, so
+    ``getppid`` changes): a companion must not outlive ``ordophone serve``, polling a dead
+    port forever."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while not stopped.wait(interval):
+            if os.getppid() != parent:
+                logging.getLogger("voice.simulator").info("parent %s is gone: stopping", parent)
+                stopped.set()
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -53,6 +74,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    if args.exit_with_parent:
+        watch_parent(stopped)
     base_url = simulator.start(args.host, args.port)
     print(f"Twilio simulator listening on {base_url}", flush=True)
     try:

@@ -40,15 +40,18 @@ def not_found() -> tuple[Response, int]:
 
 
 def check_auth() -> tuple[Response, int] | None:
-    """Require Basic auth with the account SID and auth token (before each request)."""
+    """Require Basic auth with the account SID and auth token, or an API key's SID and
+    secret, as Twilio does (before each request)."""
     world = engine().world
     auth = request.authorization
+    user = (auth.username or "") if auth is not None else ""
+    secret = world.auth_token if user == world.account_sid else world.api_keys.get(user)
     valid = (
-        auth is not None
-        and hmac.compare_digest(auth.username or "", world.account_sid)
-        and hmac.compare_digest(auth.password or "", world.auth_token)
+        auth is not None and secret is not None and hmac.compare_digest(auth.password or "", secret)
     )
-    if not valid:
+    if valid:
+        world.rest_users[f"{user} {request.blueprint}"] += 1
+    else:
         response, status = twilio_error(401, 20003, "Authenticate")
         response.headers["WWW-Authenticate"] = 'Basic realm="Twilio API"'
         return response, status

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from flask import Flask
 
@@ -11,7 +11,7 @@ from voice.simulator.clock import Clock
 from voice.simulator.engine import Engine
 from voice.simulator.parties import Behaviour, Script, answer
 from voice.simulator.serving import ServedApp, serve_wsgi
-from voice.simulator.transport import Dispatcher, Exchange, Transport
+from voice.simulator.transport import Dispatcher, Exchange, Signing, Transport
 from voice.simulator.world import Call, Faults, NumberEntry, World
 
 
@@ -77,11 +77,15 @@ class Simulator:
         faults: Faults | None = None,
         wait_loop_interval: float = 0.05,
         on_exchange: Callable[[Exchange], None] | None = None,
+        signing: Signing | None = None,
+        api_keys: Mapping[str, str] | None = None,
     ) -> None:
         """`on_exchange` hears of every webhook request sent (retries too) and how long its
-        answer took; `webhook_timeout` is a webhook's total time when its URL names none."""
-        self.world = World(account_sid, auth_token, faults or Faults())
-        transport = Transport(auth_token, webhook_timeout, on_exchange, self.world.log)
+        answer took; `webhook_timeout` is a webhook's total time when its URL names none;
+        `signing` says how webhooks are signed; `api_keys` (SID: secret) authenticate REST
+        requests beside the account SID and auth token."""
+        self.world = World(account_sid, auth_token, faults or Faults(), api_keys)
+        transport = Transport(auth_token, webhook_timeout, on_exchange, self.world.log, signing)
         dispatcher = Dispatcher(transport, self.world.log, seed=self.world.faults.seed)
         self.engine = Engine(
             self.world, Clock(time_scale), transport, dispatcher, wait_loop_interval

@@ -2,13 +2,14 @@
 
 `Transport.send` makes one delivery (twice, same token, with the duplicate fault) and
 returns the answer. A delivery follows the connection overrides of its URL's fragment
-(`voice.simulator.overrides`): the fragment is never sent nor signed, the timeouts are the
-override's, and a failure that the retry policy covers is retried at once with the same
-idempotency token, until the retries or the total time run out. Failures are classified
-as Twilio does: `ct` (the connection could not be opened), `rt` (it opened, but no complete
-answer came: reset, closed, timed out), `5xx`, `4xx`. An optional `on_exchange` hook hears
-of every HTTP exchange, retries included, and how long it took (the load benchmark
-measures webhook latency with it).
+(`voice.simulator.overrides`): the fragment is never sent, and signed only when `Signing`
+says so (Twilio does not document which it does); the timeouts are the override's, and a
+failure that the retry policy covers is retried at once with the same idempotency token,
+until the retries or the total time run out. Failures are classified as Twilio does: `ct`
+(the connection could not be opened), `rt` (it opened, but no complete answer came: reset,
+closed, timed out), `5xx`, `4xx`. An optional `on_exchange` hook hears of every HTTP
+exchange, retries included, and how long it took (the load benchmark measures webhook
+latency with it).
 
 `Dispatcher` delivers status callbacks from background threads: each stream of callbacks
 (one call's, one conference's...) in the order it was fired, or shuffled a few at a time
@@ -28,7 +29,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urldefrag, urlencode, urljoin, urlsplit
 
-from twilio.request_validator import RequestValidator
+from twilio.request_validator import (
+    HMAC_SHA1,
+    HMAC_SHA256,
+    SIGNATURE_SETTINGS_HEADER,
+    RequestValidator,
+)
 
 from voice.simulator.overrides import Overrides, split
 from voice.simulator.world import Faults
@@ -36,6 +42,18 @@ from voice.simulator.world import Faults
 logger = logging.getLogger("voice.simulator")
 MAX_REDIRECTS = 5
 Log = Callable[[str | None, str, str], None]
+
+
+@dataclass(frozen=True)
+class Signing:
+    """How webhooks are signed, in each way Twilio may sign them: with the auth token
+    (HMAC-SHA1) or, under Webhook Rules, with a SharedKey (HMAC-SHA256, named in the
+    `X-Twilio-Webhooks-Signature-Settings` header); over the URL without its fragment (the
+    default) or with it (`with_fragment`)."""
+
+    with_fragment: bool = False
+    shared_key: str | None = None
+    shared_key_id: str = "webhooks_sharedkey_simulator"
 
 
 @dataclass(frozen=True)
@@ -97,8 +115,11 @@ class Transport:
         timeout: float,
         on_exchange: Callable[[Exchange], None] | None = None,
         log: Log | None = None,
+        signing: Signing | None = None,
     ) -> None:
-        self.validator = RequestValidator(auth_token)
+        self.signing = signing or Signing()
+        self.validator = RequestValidator(self.signing.shared_key or auth_token)
+        self.algorithm = HMAC_SHA256 if self.signing.shared_key else HMAC_SHA1
         self.timeout = timeout
         self.on_exchange = on_exchange
         self.log = log
@@ -153,10 +174,13 @@ class Transport:
             self._log(trace, f"webhook {method} {url} not sent: {error}")
             return Outcome(Answer(0, str(error), urldefrag(url).url), "invalid")
         deadline = time.perf_counter() + overrides.total_time
+        fragment = urldefrag(url).fragment if self.signing.with_fragment else ""
         retry = 0
         while True:
             cut = retry == 0 and any(p in target for p in faults.reset_paths)
-            outcome = self._request(target, method, params, token, overrides, deadline, retry, cut)
+            outcome = self._request(
+                target, fragment, method, params, token, overrides, deadline, retry, cut
+            )
             if cut:
                 self._log(trace, f"fault: {target} answered, but the connection is reset")
             failure = outcome.failure
@@ -179,6 +203,7 @@ class Transport:
     def _request(
         self,
         url: str,
+        fragment: str,
         method: str,
         params: Mapping[str, str],
         token: str,
@@ -188,19 +213,24 @@ class Transport:
         cut: bool,
     ) -> Outcome:
         body: str | None = None
+        tail = f"#{fragment}" if fragment else ""
         if method == "GET":
             if params:
                 url = url + ("&" if "?" in url else "?") + urlencode(params)
-            signature = self.validator.compute_signature(url, {})
+            signature = self.validator.compute_signature(url + tail, {}, self.algorithm)
         else:
             body = urlencode(params)
-            signature = self.validator.compute_signature(url, dict(params))
+            signature = self.validator.compute_signature(url + tail, dict(params), self.algorithm)
         headers = {
             "X-Twilio-Signature": signature,
             "I-Twilio-Idempotency-Token": token,
             "User-Agent": "TwilioProxy/1.1 (ordophone simulator)",
             "Accept": "*/*",
         }
+        if self.signing.shared_key:
+            headers[SIGNATURE_SETTINGS_HEADER] = (
+                f"key={self.signing.shared_key_id},algorithm={self.algorithm}"
+            )
         if body is not None:
             headers["Content-Type"] = "application/x-www-form-urlencoded; charset=utf-8"
         parts = urlsplit(url)

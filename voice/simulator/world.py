@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import secrets
 import threading
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -190,9 +192,18 @@ class NumberEntry:
 class World:
     """Everything the simulator knows, behind one lock."""
 
-    def __init__(self, account_sid: str, auth_token: str, faults: Faults) -> None:
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        faults: Faults,
+        api_keys: Mapping[str, str] | None = None,
+    ) -> None:
         self.account_sid = account_sid
         self.auth_token = auth_token
+        self.api_keys = dict(api_keys or {})  # an API key's SID: its secret
+        # "user blueprint": how many REST requests each user made of each API part
+        self.rest_users: Counter[str] = Counter()
         self.faults = faults
         self.lock = threading.RLock()
         self.changed = threading.Condition(self.lock)
