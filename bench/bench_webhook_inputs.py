@@ -25,13 +25,8 @@ from sqlalchemy.orm import Session
 
 from logging_app import create_app, schema
 from logging_app.db import engine_of
-from tests.webhook_fuzz import Request, live_call, problem_with, requests, send, state
+from tests.webhook_fuzz import ROUTES, Request, live_call, problem_with, requests, send, state
 
-ROUTES = [
-    "/voice/incoming", "/voice/callback", "/voice/outgoing", "/voice/answer", "/voice/prompt",
-    "/voice/fallback", "/voice/wait", "/voice/status/physician", "/voice/status/call",
-    "/voice/status/conference", "/voice/status/recording", "/voice/status/transcription",
-]  # fmt: skip
 TWILIO = {
     "TWILIO_ACCOUNT_SID": "AC" + "7" * 32,
     "TWILIO_AUTH_TOKEN": "bench-twilio-auth-token",

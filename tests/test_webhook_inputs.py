@@ -17,6 +17,7 @@ from logging_app.models import AuditEntry, CallLeg, TranscriptSegment
 from tests.webhook_client import Webhooks, spoken, twiml
 from tests.webhook_fuzz import (
     ODD_NUMBERS,
+    ROUTES,
     Live,
     Request,
     live_call,
@@ -27,11 +28,6 @@ from tests.webhook_fuzz import (
     state,
 )
 
-ROUTES = [
-    "/voice/incoming", "/voice/callback", "/voice/outgoing", "/voice/answer", "/voice/prompt",
-    "/voice/fallback", "/voice/wait", "/voice/status/physician", "/voice/status/call",
-    "/voice/status/conference", "/voice/status/recording", "/voice/status/transcription",
-]  # fmt: skip
 ATTEMPT_ROUTES = [
     r for r in ROUTES if r.startswith("/voice/status/") and r != "/voice/status/physician"
 ]

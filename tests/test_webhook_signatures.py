@@ -191,14 +191,19 @@ def test_a_signature_with_another_fragment_is_refused(
 
 
 @contextmanager
-def _reader(app: Flask) -> Iterator[Session]:
-    """An autocommit session on ``app``'s database (as the ``db`` fixture is)."""
-    engine = create_engine(app.config["ORDOPHONE"].database_url, isolation_level="AUTOCOMMIT")
+def _app_with(tmp_path: Path, settings: dict[str, str]) -> Iterator[tuple[Webhooks, Session]]:
+    """A test app of its own with ``settings``, its world, and an autocommit session on its
+    database (as the ``db`` fixture is)."""
+    app = create_app(app_overrides(tmp_path / "settings") | settings)
+    schema.upgrade(engine_of(app))
+    reader = create_engine(app.config["ORDOPHONE"].database_url, isolation_level="AUTOCOMMIT")
     try:
-        with Session(engine) as session:
-            yield session
+        make_world(app)
+        with Session(reader) as session:
+            yield Webhooks(app.test_client(), app), session
     finally:
-        engine.dispose()
+        reader.dispose()
+        engine_of(app).dispose()
 
 
 SHARED_KEY = "webhook-shared-key-secret-0123456789"
@@ -214,22 +219,13 @@ def _shared_key_headers(hooks: Webhooks, path: str, params: dict[str, str]) -> d
 def test_a_webhook_rules_signature_with_the_shared_key_is_accepted(
     tmp_path: Path, path: str
 ) -> None:
-    settings = {"TWILIO_WEBHOOK_SHARED_KEY": SHARED_KEY}
-    app = create_app(app_overrides(tmp_path / "rules") | settings)
-    schema.upgrade(engine_of(app))
-    try:
-        make_world(app)
-        client = app.test_client()
-        hooks = Webhooks(client, app)
+    with _app_with(tmp_path, {"TWILIO_WEBHOOK_SHARED_KEY": SHARED_KEY}) as (hooks, db):
         params = _params()
-        with _reader(app) as db:
-            headers = _shared_key_headers(hooks, path, params)
-            _accepted(client, db, path, data=params, headers=headers)
-            # The same request signed with the auth token, but naming the shared key: no.
-            headers["X-Twilio-Signature"] = hooks.signature(path, params)
-            _refused(client, db, path, "mismatch", data=params, headers=headers)
-    finally:
-        engine_of(app).dispose()
+        headers = _shared_key_headers(hooks, path, params)
+        _accepted(hooks.client, db, path, data=params, headers=headers)
+        # The same request signed with the auth token, but naming the shared key: no.
+        headers["X-Twilio-Signature"] = hooks.signature(path, params)
+        _refused(hooks.client, db, path, "mismatch", data=params, headers=headers)
 
 
 def test_a_webhook_rules_signature_without_a_configured_key_is_refused(
@@ -253,22 +249,13 @@ def test_a_signature_naming_an_algorithm_we_cannot_check_is_refused(
 
 def test_the_secondary_auth_token_is_accepted_during_a_rotation(tmp_path: Path) -> None:
     secondary = "the-next-auth-token"
-    settings = {"TWILIO_AUTH_TOKEN_SECONDARY": secondary}
-    app = create_app(app_overrides(tmp_path / "rotation") | settings)
-    schema.upgrade(engine_of(app))
-    try:
-        make_world(app)
-        client = app.test_client()
-        hooks = Webhooks(client, app)
-        with _reader(app) as db:
-            for token in (hooks.token, secondary):
-                params = _params()
-                signature = hooks.signature("/voice/incoming", params, token=token)
-                _accepted(client, db, "/voice/incoming", data=params,
-                          headers={"X-Twilio-Signature": signature})  # fmt: skip
+    with _app_with(tmp_path, {"TWILIO_AUTH_TOKEN_SECONDARY": secondary}) as (hooks, db):
+        for token in (hooks.token, secondary):
             params = _params()
-            signature = hooks.signature("/voice/incoming", params, token="a-third-token")
-            _refused(client, db, "/voice/incoming", "mismatch", data=params,
-                     headers={"X-Twilio-Signature": signature})  # fmt: skip
-    finally:
-        engine_of(app).dispose()
+            signature = hooks.signature("/voice/incoming", params, token=token)
+            _accepted(hooks.client, db, "/voice/incoming", data=params,
+                      headers={"X-Twilio-Signature": signature})  # fmt: skip
+        params = _params()
+        signature = hooks.signature("/voice/incoming", params, token="a-third-token")
+        _refused(hooks.client, db, "/voice/incoming", "mismatch", data=params,
+                 headers={"X-Twilio-Signature": signature})  # fmt: skip

@@ -26,6 +26,12 @@ from sqlalchemy.orm import Session
 from logging_app.db import Base
 from tests.webhook_client import Webhooks, make_world, place_leg
 
+# Every route under /voice/ (tests/test_webhook_inputs.py checks it against the URL map).
+ROUTES = [
+    "/voice/incoming", "/voice/callback", "/voice/outgoing", "/voice/answer", "/voice/prompt",
+    "/voice/fallback", "/voice/wait", "/voice/status/physician", "/voice/status/call",
+    "/voice/status/conference", "/voice/status/recording", "/voice/status/transcription",
+]  # fmt: skip
 FIELDS = [
     "CallSid", "ConferenceSid", "RecordingSid", "TranscriptionSid", "SequenceNumber",
     "SequenceId", "RecordingDuration", "RecordingChannels", "CallStatus", "RecordingStatus",
