@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -155,3 +156,64 @@ def test_outbound_call_uses_the_fallback_url_given_to_the_rest_api(start: Start)
     client = Client(ACCOUNT_SID, AUTH_TOKEN, http_client=RewritingHttpClient(sim.base_url))
     client.calls(physician.sid).update(status="completed")
     assert physician.wait(10) == "completed"
+
+
+@pytest.mark.parametrize(
+    ("fallback", "heard"),
+    [(True, "a technical problem occurred"), (False, "An application error has occurred")],
+)
+def test_a_failing_wait_url_goes_to_the_fallback_then_the_call_ends(
+    start: Start, fallback: bool, heard: str
+) -> None:
+    """A waitUrl that fails is a failed webhook like any other: Twilio requests the
+    FallbackUrl, then hangs up; it does not loop on the failing URL."""
+    sim, ivr = start(Faults())
+    sim.register_number(SERVICE, answer(), script("technologist"))
+    call = sim.place_inbound_call(
+        PHYSICIAN,
+        APP_NUMBER,
+        ivr.base_url + "/voice/incoming",
+        script("physician", press("1234#")),
+        fallback_url=ivr.base_url + "/voice/fallback" if fallback else None,
+        faults=Faults(fail_paths=("/voice/wait",)),
+    )
+
+    assert call.wait(10) == "completed"
+    assert heard in call.log_text()
+    assert len(ivr.to("/voice/wait")) == 1
+    fallbacks = ivr.to("/voice/fallback")
+    assert len(fallbacks) == (1 if fallback else 0)
+    if fallback:
+        assert fallbacks[0].form["ErrorCode"] == "11200"
+        assert fallbacks[0].form["ErrorUrl"] == ivr.base_url + "/voice/wait"
+        # The call left its <Dial> for the fallback's document, as for a REST redirect.
+        assert ivr.to("/voice/after-dial") == []
+
+
+def test_a_call_whose_server_is_gone_tries_its_retries_and_fallback_then_hangs_up(
+    start: Start,
+) -> None:
+    """The application's server dies while a caller waits in a conference: each webhook
+    is tried as its overrides allow, then the fallback, then the call ends."""
+    sim, ivr = start(Faults())
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    ivr.documents["wait"] = (
+        '<Response><Dial><Conference startConferenceOnEnter="false" '
+        f'waitUrl="{dead}/voice/wait#rc=2&amp;rp=ct,rt,5xx">room-gone</Conference>'
+        "</Dial></Response>"
+    )
+    call = sim.place_inbound_call(
+        PHYSICIAN,
+        APP_NUMBER,
+        ivr.base_url + "/twiml/wait",
+        script("physician"),
+        fallback_url=f"{dead}/voice/fallback#rc=2&rp=ct,rt,5xx",
+    )
+
+    assert call.wait(10) == "completed"
+    log = call.log_text()
+    assert log.count("retry 2 of 2") == 2  # the waitUrl's retries, then the fallback's
+    assert log.count("requests its FallbackUrl") == 1
+    assert "An application error has occurred" in log

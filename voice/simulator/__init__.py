@@ -63,8 +63,9 @@ Every request is form-encoded (GET: in the query string), signed, and carries an
 A URL's connection overrides (its fragment, `#rc=2&rp=ct,rt`: see `overrides`) set the
 timeouts and which failures are retried; the fragment is neither sent nor signed, and a
 retry carries the same idempotency token. Without them, only a failed connection is
-retried, once. A TwiML request that still fails goes to the FallbackUrl; a status callback
-is given up.
+retried, once. A TwiML request that still fails (a waitUrl included: the call then leaves
+its conference) goes to the FallbackUrl, and when that fails too the call hangs up; a
+status callback is given up.
 
 - TwiML requests (voice URL, Redirect, waitUrl, actions): the standard parameters above;
   Gather action + `Digits` and `FinishedOnKey`, or `SpeechResult` and `Confidence`;
@@ -116,8 +117,9 @@ Semantics worth knowing
 - A REST redirect (Url or Twiml) takes a call out of its conference without running the
   `<Dial>` action; removing the participant (DELETE) or ending the conference runs it.
 - `<Reject>` ends an inbound call unanswered: `busy` (reason="busy") or `no-answer`.
-- End of document hangs up; a failed TwiML request without FallbackUrl makes the party
-  hear "An application error has occurred" and hangs up.
+- End of document hangs up; a failed TwiML request without FallbackUrl, or whose
+  FallbackUrl fails too, makes the party hear "An application error has occurred" and
+  hangs up.
 
 Not simulated
 -------------

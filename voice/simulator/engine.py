@@ -7,6 +7,7 @@ that a REST update or a hang-up can interrupt.
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
@@ -21,12 +22,14 @@ EVENT_OF_STATUS = {"initiated": "initiated", "ringing": "ringing", "in-progress"
 
 @dataclass(frozen=True)
 class Step:
-    """The next TwiML to run: a URL to request (with extra parameters) or inline TwiML."""
+    """The next TwiML to run: a URL to request (with extra parameters), inline TwiML, or a
+    document already fetched from `url`."""
 
     url: str | None
     method: str = "POST"
     params: dict[str, str] = field(default_factory=dict)
     twiml: str | None = None
+    document: ET.Element | None = None
 
 
 def resolve(doc_url: str | None, target: str | None) -> str | None:

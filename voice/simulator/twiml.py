@@ -1,8 +1,10 @@
 """The TwiML interpreter: fetch a document, run its verbs, follow where they lead.
 
 Each verb handler returns `None` to go on with the next verb, or a `Step` (a URL to
-request next, with extra parameters). The end of a document hangs up. A failed request
-goes to the call's FallbackUrl (ErrorCode=11200), or ends the call.
+request next, with extra parameters). The end of a document hangs up. A request that
+still fails after its retries (a waitUrl included) goes to the call's FallbackUrl
+(ErrorCode=11200); when that fails too, the caller hears an application error and the
+call hangs up, as on Twilio.
 """
 
 from __future__ import annotations
@@ -23,17 +25,29 @@ APPLICATION_ERROR = "An application error has occurred. Goodbye."
 Verb = Callable[[Engine, Call, ET.Element, str | None], Step | None]
 
 
+class FellBack(Exception):
+    """A waitUrl failed and the FallbackUrl answered: the call leaves its conference for
+    the fallback's document."""
+
+    def __init__(self, root: ET.Element, doc_url: str) -> None:
+        super().__init__(doc_url)
+        self.step = Step(doc_url, document=root)
+
+
 def run(engine: Engine, call: Call, first: Step) -> None:
     """Run TwiML from `first` until the call ends; returns when the document runs out."""
     step: Step | None = first
     while step is not None:
         try:
             if step.twiml is not None:
-                root, doc_url = parse_document(step.twiml), None
-                if root is None:
+                inline = parse_document(step.twiml)
+                if inline is None:
                     engine.log(call, "error: the inline TwiML is not a <Response> document")
                     engine.hear(call, APPLICATION_ERROR)
                     return
+                root, doc_url = inline, None
+            elif step.document is not None:
+                root, doc_url = step.document, step.url
             else:
                 assert step.url is not None
                 root, doc_url = fetch(engine, call, step.url, step.method, step.params)
@@ -45,6 +59,8 @@ def run(engine: Engine, call: Call, first: Step) -> None:
             assert pending is not None
             engine.log(call, f"{call.sid} leaves its TwiML for a REST update")
             step = Step(pending.url, pending.method, twiml=pending.twiml)
+        except FellBack as fell:
+            step = fell.step
 
 
 def execute(
@@ -92,9 +108,16 @@ def fetch(
     root = _usable(engine, call, answer, first_fetch)
     if root is not None:
         return root, url
+    return fall_back(engine, call, url, params)
+
+
+def fall_back(
+    engine: Engine, call: Call, url: str, params: dict[str, str]
+) -> tuple[ET.Element, str]:
+    """The FallbackUrl's document after `url` failed; with none, the call ends."""
     if call.fallback_url:
         engine.log(call, f"{call.sid} requests its FallbackUrl {call.fallback_url}")
-        params |= {"ErrorCode": "11200", "ErrorUrl": urldefrag(url).url}
+        params = params | {"ErrorCode": "11200", "ErrorUrl": urldefrag(url).url}
         answer = engine.transport.send(
             call.fallback_url, call.fallback_method, params, call.faults, call.trace
         )
@@ -213,7 +236,8 @@ def wait_music(engine: Engine, call: Call, url: str, method: str, room: Conferen
     """One pass of a conference's wait TwiML: only Say, Play, Pause and Redirect run.
 
     It stops as soon as the conference starts; the caller requests it again while the
-    conference has not started, as Twilio loops it.
+    conference has not started, as Twilio loops it. A waitUrl that fails after its retries
+    is a failed webhook: the FallbackUrl, else the call ends (never a loop on a dead URL).
     """
     with engine.world.lock:
         call.waiting_in = room.sid
@@ -226,10 +250,9 @@ def wait_music(engine: Engine, call: Call, url: str, method: str, room: Conferen
                 params = engine.standard_params(call)
             params |= {"ConferenceSid": room.sid, "FriendlyName": room.friendly_name}
             answer = engine.transport.send(target, method, params, call.faults, call.trace)
-            root = parse_document(answer.body) if answer.ok else None
+            root = _usable(engine, call, answer, False)
             if root is None:
-                engine.log(call, f"error: waitUrl {target} answered HTTP {answer.status}")
-                return
+                raise FellBack(*fall_back(engine, call, target, params))
             step = execute(engine, call, root, target, WAIT_VERBS, "waitUrl TwiML")
             if step is None:
                 return
