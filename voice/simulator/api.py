@@ -81,7 +81,7 @@ def page(key: str, items: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _date(value: Any) -> str | None:
+def date(value: Any) -> str | None:
     return rfc2822(value) if value is not None else None
 
 
@@ -98,8 +98,8 @@ def call_json(call: Call, status: str | None = None) -> dict[str, Any]:
         "phone_number_sid": None,
         "status": status or call.status,
         "direction": call.direction,
-        "start_time": _date(call.start_time),
-        "end_time": _date(call.end_time),
+        "start_time": date(call.start_time),
+        "end_time": date(call.end_time),
         "duration": str(call.duration) if call.ended else None,
         "price": None,
         "price_unit": "USD",
@@ -110,8 +110,8 @@ def call_json(call: Call, status: str | None = None) -> dict[str, Any]:
         "caller_name": None,
         "queue_time": "0",
         "trunk_sid": None,
-        "date_created": _date(call.date_created),
-        "date_updated": _date(call.date_updated),
+        "date_created": date(call.date_created),
+        "date_updated": date(call.date_updated),
         "uri": world.api_uri(f"Calls/{call.sid}.json"),
         "subresource_uris": {
             "recordings": world.api_uri(f"Calls/{call.sid}/Recordings.json"),
@@ -128,9 +128,9 @@ def recording_json(recording: Recording) -> dict[str, Any]:
         "call_sid": recording.call_sid,
         "conference_sid": recording.conference_sid,
         "api_version": "2010-04-01",
-        "date_created": _date(recording.start_time),
-        "date_updated": _date(recording.start_time),
-        "start_time": _date(recording.start_time),
+        "date_created": date(recording.start_time),
+        "date_updated": date(recording.start_time),
+        "start_time": date(recording.start_time),
         "duration": str(recording.duration),
         "status": recording.status,
         "channels": recording.channels,
@@ -152,7 +152,7 @@ def transcription_json(transcription: Transcription) -> dict[str, Any]:
         "call_sid": transcription.call_sid,
         "name": transcription.name,
         "status": transcription.status,
-        "date_updated": _date(transcription.date_updated),
+        "date_updated": date(transcription.date_updated),
         "uri": engine().world.api_uri(
             f"Calls/{transcription.call_sid}/Transcriptions/{transcription.sid}.json"
         ),
@@ -166,8 +166,8 @@ def conference_json(room: Conference) -> dict[str, Any]:
         "account_sid": room.account_sid,
         "friendly_name": room.friendly_name,
         "status": room.status,
-        "date_created": _date(room.date_created),
-        "date_updated": _date(room.date_updated),
+        "date_created": date(room.date_created),
+        "date_updated": date(room.date_updated),
         "api_version": "2010-04-01",
         "region": "us1",
         "reason_conference_ended": None,
@@ -193,8 +193,8 @@ def participant_json(room: Conference, participant: Participant) -> dict[str, An
         "end_conference_on_exit": participant.end_conference_on_exit,
         "status": "connected",
         "queue_time": None,
-        "date_created": _date(room.date_created),
-        "date_updated": _date(room.date_updated),
+        "date_created": date(room.date_created),
+        "date_updated": date(room.date_updated),
         "uri": engine().world.api_uri(
             f"Conferences/{room.sid}/Participants/{participant.call_sid}.json"
         ),

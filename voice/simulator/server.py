@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 from flask import Flask
 
-from voice.simulator import api_calls, api_conferences, api_media, calls, scenarios
+from voice.simulator import api_calls, api_conferences, api_media, api_messages, calls, scenarios
 from voice.simulator.clock import Clock
 from voice.simulator.engine import Engine
 from voice.simulator.parties import Behaviour, Script, answer
@@ -19,7 +19,8 @@ def create_app(engine: Engine) -> Flask:
     """The WSGI app: Twilio's REST subset and the `/_sim` control API."""
     app = Flask("voice.simulator")
     app.extensions["ordophone_simulator"] = engine
-    for blueprint in (api_calls.bp, api_media.bp, api_conferences.bp, scenarios.bp):
+    parts = (api_calls, api_media, api_conferences, api_messages, scenarios)
+    for blueprint in (part.bp for part in parts):
         app.register_blueprint(blueprint)
     return app
 

@@ -1,4 +1,4 @@
-"""The simulator's state: calls, conferences, recordings, transcriptions and the log.
+"""The simulator's state: calls, conferences, recordings, transcriptions, texts and the log.
 
 One `World` per simulator. Its lock guards every object here; a thread never holds it
 while it talks HTTP (a webhook may call the REST API back). Each call's thread waits on
@@ -182,6 +182,22 @@ class Transcription:
 
 
 @dataclass
+class Message:
+    """A text sent through the Messages API (delivered at once, unless its number is in
+    `World.undeliverable`)."""
+
+    sid: str
+    account_sid: str
+    to: str
+    from_: str
+    body: str
+    status: str = "queued"
+    status_callback: str | None = None
+    error_code: int | None = None
+    date_created: datetime = field(default_factory=utc_now)
+
+
+@dataclass
 class NumberEntry:
     behaviour: Behaviour
     script: Script
@@ -212,6 +228,11 @@ class World:
         self.recordings: dict[str, Recording] = {}
         self.transcriptions: dict[str, Transcription] = {}
         self.numbers: dict[str, NumberEntry] = {}
+        self.messages: dict[str, Message] = {}
+        # Fault switches of the Messages API: the HTTP statuses the next creates answer
+        # (503, 429...: consumed one per request), and numbers no text reaches.
+        self.message_failures: list[int] = []
+        self.undeliverable: set[str] = set()
         self._log: list[tuple[str | None, str]] = []
         self.base_url = "http://127.0.0.1"
 
