@@ -23,10 +23,11 @@ import click
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from logging_app import audit, create_app, directory, orders, records, schema
+from logging_app import acknowledgements, audit, create_app, directory, orders, records, schema
 from logging_app.config import ConfigError
 from logging_app.db import engine_of, transaction
 from logging_app.models import COPIES, LANGUAGES, USER_ROLES, Order
+from logging_app.notify import outbox, sender
 from logging_app.validation import InvalidField
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -180,33 +181,51 @@ def service() -> None:
     """Imaging services."""
 
 
+def _service_options(func: F) -> F:
+    """The options ``service add`` and ``service edit`` share."""
+    for option in reversed(
+        [
+            click.option("--address"),
+            click.option("--city"),
+            click.option("--postal-code"),
+            click.option("--notify-email", help="Email address told when a record is ready."),
+            click.option("--notify-sms", help="Mobile number (E.164) texted when one is."),
+            click.option(
+                "--language",
+                type=click.Choice(LANGUAGES),
+                help="Language of the notices (default fr).",
+            ),
+        ]
+    ):
+        func = option(func)
+    return func
+
+
 @service.command("add")
 @click.option("--name", required=True)
 @click.option("--phone", required=True)
-@click.option("--address")
-@click.option("--city")
-@click.option("--postal-code")
+@_service_options
 @with_app
-def service_add(
-    app: Flask,
-    name: str,
-    phone: str,
-    address: str | None,
-    city: str | None,
-    postal_code: str | None,
-) -> None:
+def service_add(app: Flask, language: str | None, **fields: str | None) -> None:
     """Register an imaging service; prints its id alone."""
     with changes(app) as db:
-        added = directory.add_service(
-            db,
-            actor(),
-            name=name,
-            phone=phone,
-            address=address,
-            city=city,
-            postal_code=postal_code,
-        )
+        added = directory.add_service(db, actor(), language=language or "fr", **fields)  # type: ignore[arg-type]
         click.echo(added.id)
+
+
+@service.command("edit")
+@click.argument("service_id", metavar="ID")
+@click.option("--name")
+@click.option("--phone")
+@_service_options
+@with_app
+def service_edit(app: Flask, service_id: str, **fields: str | None) -> None:
+    """Change a service's details or notification contacts (an empty value clears an
+    optional one); audited."""
+    with changes(app) as db:
+        edited = directory.edit_service(db, actor(), service_id, **fields)
+        contacts = [c for c in (edited.notify_email, edited.notify_sms) if c]
+        click.echo(f"Service {edited.id} updated ({len(contacts)} notification contact(s)).")
 
 
 @main.group()
@@ -218,8 +237,11 @@ def user() -> None:
 @click.option("--username", required=True)
 @click.option("--role", required=True, type=click.Choice(USER_ROLES))
 @click.option("--physician", "physician_licence", help="Licence number (physician accounts).")
+@click.option("--service", "service_id", help="Imaging service id (service accounts).")
 @with_app
-def user_add(app: Flask, username: str, role: str, physician_licence: str | None) -> None:
+def user_add(
+    app: Flask, username: str, role: str, physician_licence: str | None, service_id: str | None
+) -> None:
     """Create a portal account; the password is read from standard input."""
     password = sys.stdin.readline().rstrip("\r\n")
     with changes(app) as db:
@@ -230,6 +252,7 @@ def user_add(app: Flask, username: str, role: str, physician_licence: str | None
             password=password,
             role=role,
             physician_licence=physician_licence,
+            service_id=service_id,
         )
         click.echo(f"User {added.username} created ({added.role}).")
 
@@ -271,6 +294,8 @@ def order_show(app: Flask, number: str) -> None:
         if found is None:
             _fail(f"NUMBER: no order has number {number.strip()!r}")
         described = orders.describe_order(found)
+        described["acknowledged"] = acknowledgements.describe(db, found)
+        described["deliveries"] = outbox.describe(db, found)
         audit.record(db, actor(), "order.viewed", "order", found.number)
     click.echo(json.dumps(described, indent=2, ensure_ascii=False))
 
@@ -392,14 +417,17 @@ def records_sweep(app: Flask) -> None:
 @records_group.command("render")
 @with_app
 def records_render(app: Flask) -> None:
-    """Issue each record as soon as it is due, until stopped (Ctrl-C, SIGTERM). `ordophone
-    serve` runs it beside its workers; it only takes the CPU they leave idle."""
+    """Issue each record as soon as it is due, and send the services' notices, until
+    stopped (Ctrl-C, SIGTERM). `ordophone serve` runs it beside its workers; it only takes
+    the CPU they leave idle."""
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     records.lower_priority()
     app.logger.info("records renderer started")
     threading.Thread(target=checkpoint_forever, args=(app, stop), daemon=True).start()
+    # The notices' outbox is sent from here too: never from a webhook's request.
+    threading.Thread(target=sender.deliver_forever, args=(app, stop), daemon=True).start()
     records.render_forever(app, stop)
 
 

@@ -46,6 +46,9 @@ class Settings:
     transfer_timeout_seconds: int
     record_wait_seconds: int
     session_idle_minutes: int = 30
+    smtp_url: str | None = None  # notices by email wait in the outbox while unset
+    mail_from: str = "ordophone@localhost"
+    notify_retry_hours: int = 24
 
     @property
     def secure_cookies(self) -> bool:
@@ -170,6 +173,28 @@ def _checkpoint_file(values: Mapping[str, Any], instance_path: Path) -> Path:
     return path
 
 
+def _smtp_url(values: Mapping[str, Any]) -> str | None:
+    from logging_app.notify.mail import parse_smtp_url
+
+    text = _text(values, "SMTP_URL")
+    if text is None:
+        return None
+    try:
+        parse_smtp_url(text)
+    except ValueError as exc:
+        raise ConfigError(f"SMTP_URL: {exc} (such as smtp+starttls://user:pass@host:587)") from None
+    if _text(values, "MAIL_FROM") is None:
+        raise ConfigError("MAIL_FROM: must be set with SMTP_URL (the notices' sender address)")
+    return text
+
+
+def _mail_from(values: Mapping[str, Any]) -> str:
+    text = _text(values, "MAIL_FROM") or "ordophone@localhost"
+    if not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+", text):
+        raise ConfigError(f"MAIL_FROM: expected an address such as ordo@example.org, got {text!r}")
+    return text
+
+
 def load_settings(values: Mapping[str, Any], instance_path: Path) -> Settings:
     """Build the settings from ``values`` (the environment, or overrides on top of it)."""
     return Settings(
@@ -190,6 +215,9 @@ def load_settings(values: Mapping[str, Any], instance_path: Path) -> Settings:
         transfer_timeout_seconds=_positive_int(values, "TRANSFER_TIMEOUT_SECONDS", 180),
         record_wait_seconds=_positive_int(values, "RECORD_WAIT_SECONDS", 600),
         session_idle_minutes=_positive_int(values, "SESSION_IDLE_MINUTES", 30),
+        smtp_url=_smtp_url(values),
+        mail_from=_mail_from(values),
+        notify_retry_hours=_positive_int(values, "NOTIFY_RETRY_HOURS", 24),
     )
 
 
@@ -211,4 +239,7 @@ ENVIRONMENT_NAMES = (
     "TRANSFER_TIMEOUT_SECONDS",
     "RECORD_WAIT_SECONDS",
     "SESSION_IDLE_MINUTES",
+    "SMTP_URL",
+    "MAIL_FROM",
+    "NOTIFY_RETRY_HOURS",
 )

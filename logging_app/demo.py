@@ -21,10 +21,13 @@ DEMO_SERVICE = {
     "address": "1000 rue Exemple, Montréal (Québec)",
     "city": "Montréal",
     "postal_code": "H2X 1Y4",
+    # Its notices go by text to this fictional mobile: the simulator shows them (make run).
+    "notify_sms": "+15145550198",
 }
 DEMO_CLERK = {"username": "archiviste", "password": "demo-archives-2026"}
 DEMO_PHYSICIAN_USER = {"username": "dre.demo", "password": "demo-medecin-2026"}
 DEMO_ADMIN = {"username": "admin", "password": "demo-admin-2026!"}
+DEMO_SERVICE_USER = {"username": "imagerie.demo", "password": "demo-imagerie-2026"}
 
 
 def demo_order_form(service_id: int | None) -> orders.OrderForm:
@@ -68,6 +71,7 @@ def seed_if_empty(db: Session, actor: str) -> list[str]:
         **DEMO_PHYSICIAN_USER,
     )
     directory.add_user(db, actor, role="admin", **DEMO_ADMIN)
+    directory.add_user(db, actor, role="service", service_id=str(service.id), **DEMO_SERVICE_USER)
     order = orders.create_order(db, actor, demo_order_form(service.id))
     return [
         "Demo data added (all fictional):",
@@ -78,5 +82,7 @@ def seed_if_empty(db: Session, actor: str) -> list[str]:
         f"             physician {DEMO_PHYSICIAN_USER['username']} / "
         f"{DEMO_PHYSICIAN_USER['password']}",
         f"             admin {DEMO_ADMIN['username']} / {DEMO_ADMIN['password']}",
+        f"             imaging service {DEMO_SERVICE_USER['username']} / "
+        f"{DEMO_SERVICE_USER['password']}",
         f"  order      {order.number} (ready)",
     ]

@@ -153,19 +153,58 @@ def add_service(
     city: str | None = None,
     postal_code: str | None = None,
     kind: str = "clinic",
+    notify_email: str | None = None,
+    notify_sms: str | None = None,
+    language: str = "fr",
 ) -> ImagingService:
-    service = ImagingService(
-        name=validation.required_text("name", name),
-        phone=validation.phone_number("phone", phone),
-        address=validation.optional_text("address", address, 300),
-        city=validation.optional_text("city", city, 100),
-        postal_code=validation.optional_text("postal-code", postal_code, 7),
-        kind=validation.required_text("kind", kind, 40),
-    )
+    service = ImagingService(kind=validation.required_text("kind", kind, 40))
+    _apply_service(service, name=name, phone=phone, address=address, city=city,
+                   postal_code=postal_code, notify_email=notify_email, notify_sms=notify_sms,
+                   language=language)  # fmt: skip
     db.add(service)
     db.flush()
-    audit.record(db, actor, "service.registered", "service", service.id)
+    audit.record(db, actor, "service.registered", "service", service.id,
+                 {"contacts": _contact_kinds(service)})  # fmt: skip
     return service
+
+
+# The service's fields as the CLI names them; an empty value clears an optional one.
+SERVICE_FIELDS = ("name", "phone", "address", "city", "postal_code", "notify_email",
+                  "notify_sms", "language")  # fmt: skip
+
+
+def edit_service(db: Session, actor: str, service_id: str, **changes: str | None) -> ImagingService:
+    """Change the fields given (None: unchanged; "": cleared, if optional); audited with
+    the names of the fields changed."""
+    service = require_service(db, "id", service_id)
+    before = {name: getattr(service, name) for name in SERVICE_FIELDS}
+    current = {name: before[name] for name in SERVICE_FIELDS}
+    current.update({k: v for k, v in changes.items() if v is not None})
+    _apply_service(service, **current)
+    changed = [name for name in SERVICE_FIELDS if getattr(service, name) != before[name]]
+    if not changed:
+        raise InvalidField("id", "nothing to change: give at least one new value")
+    db.flush()
+    audit.record(db, actor, "service.edited", "service", service.id, {"fields": changed})
+    return service
+
+
+def _apply_service(service: ImagingService, **fields: str | None) -> None:
+    service.name = validation.required_text("name", fields["name"])
+    service.phone = validation.phone_number("phone", fields["phone"])
+    service.address = validation.optional_text("address", fields["address"], 300)
+    service.city = validation.optional_text("city", fields["city"], 100)
+    service.postal_code = validation.optional_text("postal-code", fields["postal_code"], 7)
+    email, sms = fields["notify_email"], fields["notify_sms"]
+    service.notify_email = validation.email_address("notify-email", email) if email else None
+    service.notify_sms = validation.phone_number("notify-sms", sms) if sms else None
+    service.language = validation.choice("language", fields["language"], LANGUAGES)
+
+
+def _contact_kinds(service: ImagingService) -> list[str]:
+    """Which contacts a service has (the audit says which kinds, not the addresses)."""
+    return [kind for kind, value in (("email", service.notify_email),
+                                     ("sms", service.notify_sms)) if value]  # fmt: skip
 
 
 def add_user(
@@ -176,6 +215,7 @@ def add_user(
     password: str,
     role: str,
     physician_licence: str | None = None,
+    service_id: str | None = None,
 ) -> User:
     clean_role = validation.choice("role", role, USER_ROLES)
     user = User(
@@ -189,6 +229,12 @@ def add_user(
         user.physician_id = require_physician(db, "physician", physician_licence).id
     elif physician_licence:
         raise InvalidField("physician", "only a physician account is linked to a physician")
+    if clean_role == "service":
+        if not service_id:
+            raise InvalidField("service", "is required for a service account (the service id)")
+        user.service_id = require_service(db, "service", service_id).id
+    elif service_id:
+        raise InvalidField("service", "only a service account is linked to a service")
     if db.scalars(select(User).where(User.username == user.username)).first() is not None:
         raise InvalidField("username", "is already taken")
     user.password_hash = hash_secret(validation.password("password", password))

@@ -56,7 +56,7 @@ SUCCESSFUL_OUTCOMES = ("transmitted", "awaiting_confirmation")
 VOIDED_OUTCOMES = ("read_back_refused", "superseded")
 RECORDED_OUTCOMES = SUCCESSFUL_OUTCOMES + VOIDED_OUTCOMES
 ENDED_STEP = "ended"  # the step of a call leg whose flow is over
-USER_ROLES = ("physician", "clerk", "admin")
+USER_ROLES = ("physician", "clerk", "admin", "service")
 LANGUAGES = ("fr", "en")
 PRIORITIES = ("routine", "urgent")
 LATERALITIES = ("left", "right", "bilateral", "not_applicable")
@@ -71,6 +71,8 @@ MODALITIES = (
 )
 STATED_ROLES = ("radiologist", "technologist", "staff")
 COPIES = ("prescriber", "service")
+CHANNELS = ("email", "sms")
+DELIVERY_STATUSES = ("pending", "sent", "failed")
 AUDIT_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
@@ -129,7 +131,14 @@ class ImagingService(Base):
     city: Mapped[str | None] = mapped_column(String(100))
     postal_code: Mapped[str | None] = mapped_column(String(7))
     accepts_verbal_orders: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Who is told that a record is waiting (no patient data in the notice), and in which
+    # language.
+    notify_email: Mapped[str | None] = mapped_column(String(254))
+    notify_sms: Mapped[str | None] = mapped_column(String(20))
+    language: Mapped[str] = mapped_column(String(2), default="fr", server_default="fr")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+    __table_args__ = (CheckConstraint(_in("language", LANGUAGES), name="service_language"),)
 
 
 class User(Base):
@@ -140,18 +149,21 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(20))
     physician_id: Mapped[int | None] = mapped_column(ForeignKey("physicians.id"))
+    service_id: Mapped[int | None] = mapped_column(ForeignKey("imaging_services.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
 
     physician: Mapped[Physician | None] = relationship()
+    service: Mapped[ImagingService | None] = relationship()
 
     __table_args__ = (
         CheckConstraint(_in("role", USER_ROLES), name="user_role"),
         CheckConstraint(
             "(role = 'physician') = (physician_id IS NOT NULL)", name="user_physician_link"
         ),
+        CheckConstraint("(role = 'service') = (service_id IS NOT NULL)", name="user_service_link"),
     )
 
 
@@ -391,6 +403,63 @@ class WrittenRecord(Base):
     __table_args__ = (
         UniqueConstraint("order_id", "version", "copy", name="uq_record_version_copy"),
         CheckConstraint(_in("copy", COPIES), name="record_copy"),
+    )
+
+
+class Acknowledgement(Base):
+    """The imaging service's "we received it" for an order: once (unique), never changed."""
+
+    __tablename__ = "acknowledgements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+    user: Mapped[User] = relationship(viewonly=True)
+
+
+_PENDING = text("status = 'pending'")
+
+
+class Delivery(Base):
+    """The outbox: one notice to one contact of a service for one version of a record,
+    written in the transaction that issues the version and sent later by the records
+    renderer, with retries. The unique constraint makes each notice exactly one row."""
+
+    __tablename__ = "deliveries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
+    record_version: Mapped[int] = mapped_column(Integer)
+    service_id: Mapped[int] = mapped_column(ForeignKey("imaging_services.id"))
+    channel: Mapped[str] = mapped_column(String(10))
+    address: Mapped[str] = mapped_column(String(254))
+    language: Mapped[str] = mapped_column(String(2))
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    # Why the last try failed, or why none is made (no SMTP server configured).
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    provider_id: Mapped[str | None] = mapped_column(String(64))  # Twilio's MessageSid
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+    order: Mapped[Order] = relationship(viewonly=True)
+
+    __table_args__ = (
+        UniqueConstraint(
+            "order_id", "record_version", "channel", "address", name="uq_delivery_notice"
+        ),
+        CheckConstraint(_in("channel", CHANNELS), name="delivery_channel"),
+        CheckConstraint(_in("status", DELIVERY_STATUSES), name="delivery_status"),
+        Index(
+            "ix_delivery_pending",
+            "next_attempt_at",
+            sqlite_where=_PENDING,
+            postgresql_where=_PENDING,
+        ),
+        Index("ix_delivery_order", "order_id"),
     )
 
 

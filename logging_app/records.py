@@ -38,6 +38,7 @@ from logging_app.models import (
     TransmissionAttempt,
     WrittenRecord,
 )
+from logging_app.notify import outbox
 from logging_app.pdf import SCHEMA, Copy, content_sha256, render_record
 
 FINAL_RECORDING_STATUSES = ("completed", "absent", "failed", "deleted")
@@ -295,6 +296,8 @@ def _insert_version(
         attempt.order.number,
         {"version": content["version"], "content_sha256": digest},
     )
+    # The service's notices go out with the version or not at all: same transaction.
+    outbox.enqueue(db, attempt.order_id, content["version"], attempt.service)
     return copies
 
 

@@ -96,6 +96,19 @@ def digits(field: str, value: str | None, min_length: int = 1, max_length: int =
     return text
 
 
+_EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
+
+
+def email_address(field: str, value: str | None) -> str:
+    """An email address (ASCII, with a dotted domain), at most 254 characters."""
+    text = (value or "").strip()
+    if not text:
+        raise InvalidField(field, "is required")
+    if len(text) > 254 or not _EMAIL.fullmatch(text):
+        raise InvalidField(field, "is not an email address (such as imagerie@clinique.example)")
+    return text
+
+
 # The largest value of an INTEGER column (PostgreSQL's; SQLite's is wider).
 INT_MAX = 2**31 - 1
 

@@ -36,6 +36,8 @@ PASSWORDS = {
     "dre.tremblay": "medecin-tremblay-2026",
     "dr.gagnon": "medecin-gagnon-2026",
     "admin": "administrateur-2026!",
+    "imagerie.laval": "imagerie-laval-2026",
+    "imagerie.hopital": "imagerie-hopital-2026",
 }
 T0 = datetime(2026, 11, 20, 14, 0, tzinfo=UTC)
 
@@ -55,7 +57,8 @@ def hashed(secret: str) -> str:
 
 
 def add_people(db: Session) -> World:
-    """Two physicians with portal accounts, a clerk, an admin and two imaging services."""
+    """Two physicians with portal accounts, a clerk, an admin and two imaging services,
+    each with a service account."""
     tremblay = Physician(
         name="Dre Élise Tremblay",
         licence_number="1111111",
@@ -75,18 +78,21 @@ def add_people(db: Session) -> World:
     db.add_all([tremblay, gagnon, clinic, hospital])
     db.flush()
     roles = {
-        "archiviste": ("clerk", None),
-        "dre.tremblay": ("physician", tremblay.id),
-        "dr.gagnon": ("physician", gagnon.id),
-        "admin": ("admin", None),
+        "archiviste": ("clerk", None, None),
+        "dre.tremblay": ("physician", tremblay.id, None),
+        "dr.gagnon": ("physician", gagnon.id, None),
+        "admin": ("admin", None, None),
+        "imagerie.laval": ("service", None, clinic.id),
+        "imagerie.hopital": ("service", None, hospital.id),
     }
-    for username, (role, physician_id) in roles.items():
+    for username, (role, physician_id, service_id) in roles.items():
         db.add(
             User(
                 username=username,
                 password_hash=hashed(PASSWORDS[username]),
                 role=role,
                 physician_id=physician_id,
+                service_id=service_id,
             )
         )
     db.flush()

@@ -35,7 +35,7 @@ def test_a_route_without_a_rule_is_refused_to_everyone(
     app: Flask, client: FlaskClient, world: World
 ) -> None:
     app.add_url_rule("/forgotten", "forgotten", lambda: "secret")
-    for username in ("archiviste", "dre.tremblay", "admin"):
+    for username in ("archiviste", "dre.tremblay", "admin", "imagerie.laval"):
         login(client, username)
         assert client.get("/forgotten").status_code == 403
         client.post("/logout", data={"csrf_token": _token(client)})
@@ -48,16 +48,24 @@ def _token(client: FlaskClient) -> str:
 
 
 # (method, path, allowed roles); {own} is an order of dre.tremblay, the physician signed in.
+READERS = {"clerk", "physician", "service"}
 ROUTES = [
-    ("GET", "/orders", {"clerk", "physician"}),
-    ("GET", "/orders/{own}", {"clerk", "physician"}),
-    ("GET", "/orders/{own}/records/1/service.pdf", {"clerk", "physician"}),
+    ("GET", "/orders", READERS),
+    ("GET", "/orders/{own}", READERS),
+    ("GET", "/orders/{own}/records/1/service.pdf", READERS),
     ("GET", "/verify", {"clerk", "admin"}),
     ("GET", "/account/phones", {"physician"}),
     ("GET", "/admin/audit", {"admin"}),
     ("GET", "/admin/users", {"admin"}),
+    ("GET", "/admin/deliveries", {"admin"}),
 ]
-USERS = {"clerk": "archiviste", "physician": "dre.tremblay", "admin": "admin"}
+# {own} is transmitted to the clinic, whose service account is imagerie.laval.
+USERS = {
+    "clerk": "archiviste",
+    "physician": "dre.tremblay",
+    "admin": "admin",
+    "service": "imagerie.laval",
+}
 
 
 @pytest.mark.parametrize(("method", "path", "allowed"), ROUTES)

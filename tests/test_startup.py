@@ -128,7 +128,7 @@ def test_demo_seed_only_fills_an_empty_database(runner: CliRunner, db: Session) 
     first = runner.invoke(main, ["demo-seed"])
     assert first.exit_code == 0 and "Demo data added" in first.stdout
     counts = row_counts(db)
-    assert counts["orders"] == 1 and counts["users"] == 3 and counts["physicians"] == 1
+    assert counts["orders"] == 1 and counts["users"] == 4 and counts["physicians"] == 1
     second = runner.invoke(main, ["demo-seed"])
     assert "skipped" in second.stdout
     assert row_counts(db) == counts

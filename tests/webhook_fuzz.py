@@ -31,12 +31,14 @@ ROUTES = [
     "/voice/incoming", "/voice/callback", "/voice/outgoing", "/voice/answer", "/voice/prompt",
     "/voice/fallback", "/voice/wait", "/voice/status/physician", "/voice/status/call",
     "/voice/status/conference", "/voice/status/recording", "/voice/status/transcription",
+    "/voice/status/message",
 ]  # fmt: skip
 FIELDS = [
     "CallSid", "ConferenceSid", "RecordingSid", "TranscriptionSid", "SequenceNumber",
     "SequenceId", "RecordingDuration", "RecordingChannels", "CallStatus", "RecordingStatus",
     "RecordingUrl", "Track", "From", "To", "Confidence", "Digits", "SpeechResult",
-    "StatusCallbackEvent", "TranscriptionEvent", "TranscriptionData", "Final",
+    "StatusCallbackEvent", "TranscriptionEvent", "TranscriptionData", "Final", "MessageSid",
+    "MessageStatus", "ErrorCode",
 ]  # fmt: skip
 QUERY = ["attempt", "order", "step", "turn"]
 ODD_NUMBERS = [
@@ -138,6 +140,9 @@ def _well_formed(live: Live) -> dict[str, st.SearchStrategy[str]]:
             st.text(max_size=60), st.floats(0, 1),
         ),
         "Final": words(["true", "false"]),
+        "MessageSid": st.builds(sid, st.just("SM")),
+        "MessageStatus": words(["queued", "sent", "delivered", "undelivered", "failed"]),
+        "ErrorCode": words(["30003", "30005"]),
         "attempt": st.one_of(st.just(str(live.attempt_id)), small),
         "order": st.one_of(st.just(str(live.order_id)), small),
         "step": words(["pin", "order", "role", "transfer", "permit", "name", "read_back"]),

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 import twilio.rest.api.v2010.account  # noqa: F401
 from flask import Flask
 from requests.utils import get_environ_proxies
-from twilio.base.exceptions import TwilioException
+from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.request_validator import (
@@ -31,6 +31,7 @@ from twilio.request_validator import (
 from twilio.rest import Client
 
 from logging_app.config import Settings
+from logging_app.notify.outbox import DeliveryError
 from voice.flow import CONNECTION_OVERRIDES
 
 CALL_EVENTS = ["initiated", "ringing", "answered", "completed"]
@@ -111,6 +112,28 @@ class Gateway:
         except (TwilioException, OSError) as exc:
             raise GatewayError(f"placing the call failed: {exc}") from exc
         sid: str = call.sid
+        return sid
+
+    def send_sms(self, to: str, body: str, status_callback: str) -> str:
+        """Text ``to`` from Ordophone's number; returns the MessageSid. A refusal that
+        trying again cannot help (a 4xx other than 429: a bad number, say) is permanent."""
+        if not self.settings.twilio_phone_number:
+            raise DeliveryError("TWILIO_PHONE_NUMBER is not set")
+        try:
+            message = self.client.messages.create(
+                to=to,
+                from_=self.settings.twilio_phone_number,
+                body=body,
+                status_callback=status_callback,
+            )
+        except TwilioRestException as exc:
+            final = 400 <= exc.status < 500 and exc.status != 429
+            raise DeliveryError(
+                f"Twilio refused the text (HTTP {exc.status}, error {exc.code})", permanent=final
+            ) from None
+        except (TwilioException, OSError, GatewayError) as exc:
+            raise DeliveryError(f"Twilio not reached: {type(exc).__name__}") from None
+        sid: str = message.sid
         return sid
 
     def redirect(self, call_sid: str, url: str) -> None:

@@ -42,6 +42,9 @@ FORM: dict[str, Check] = {
     "ConferenceSid": _sid,
     "RecordingSid": _sid,
     "TranscriptionSid": _sid,
+    "MessageSid": _sid,
+    "MessageStatus": _text(20),
+    "ErrorCode": _text(10),
     "SequenceNumber": ascii_int,
     "SequenceId": ascii_int,
     "CallStatus": _text(20),
@@ -59,7 +62,7 @@ IDEMPOTENCY_HEADER = "I-Twilio-Idempotency-Token"  # kept with the answer (recei
 # name no call.
 _ATTEMPT_ROUTES = ("/outgoing", "/wait", "/status/call", "/status/conference",
                    "/status/recording", "/status/transcription")  # fmt: skip
-_NO_CALL_ROUTES = ("/fallback", "/status/conference")
+_NO_CALL_ROUTES = ("/fallback", "/status/conference", "/status/message")
 
 
 def required(route: str) -> tuple[tuple[str, str], ...]:
@@ -71,6 +74,8 @@ def required(route: str) -> tuple[tuple[str, str], ...]:
         needed.append(("query", "attempt"))
     if route == "/callback":
         needed.append(("query", "order"))
+    if route == "/status/message":
+        needed.append(("form", "MessageSid"))
     return tuple(needed)
 
 

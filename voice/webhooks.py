@@ -24,12 +24,24 @@ from logging_app.clock import now
 from logging_app.config import Settings
 from logging_app.db import WriteNeeded, db_wrote, read_first, session, table_of, transaction
 from logging_app.models import TransmissionAttempt, WebhookReceipt
-from voice import attempts, callbacks, flow, params, physician, portal_calls, professional, prompts
+from logging_app.notify import outbox
+from voice import (
+    attempts,
+    callbacks,
+    flow,
+    notices,
+    params,
+    physician,
+    portal_calls,
+    professional,
+    prompts,
+)
 from voice.flow import Context
 from voice.gateway import gateway_of
 
 bp = Blueprint("voice", __name__, url_prefix="/voice")
 bp.record_once(lambda state: portal_calls.init_app(state.app))  # click-to-call for the portal
+bp.record_once(lambda state: notices.init_app(state.app))  # texts for the notices' outbox
 
 START = "start"
 
@@ -395,6 +407,21 @@ def conference_status() -> Response:
 def recording_status() -> Response:
     """A recording's status (in-progress, completed, absent, failed)."""
     return _callback(callbacks.recording_status)
+
+
+@bp.post("/status/message")
+def message_status() -> Response:
+    """A text's progress (queued, sent, delivered, undelivered, failed): a notice that
+    Twilio could not deliver is marked failed for the admins."""
+
+    def work(db: Session) -> Reply:
+        form = request.form
+        status, error = form.get("MessageStatus", ""), form.get("ErrorCode")
+        if not outbox.message_status(db, form["MessageSid"], status, error):
+            current_app.logger.warning("status of an unknown message %s", form["MessageSid"])
+        return Reply()
+
+    return _respond(work)
 
 
 @bp.post("/status/transcription")

@@ -21,9 +21,11 @@ def init_app(app: Flask) -> None:
     from logging_app.portal import (
         audit_log,
         auth,
+        deliveries,
         orders,
         phones,
         prescribing,
+        receiving,
         transmitting,
         users,
         verify,
@@ -38,7 +40,7 @@ def init_app(app: Flask) -> None:
     labels.init_app(app)
     access.init_app(app, csrf)
     blueprints = (auth.bp, orders.bp, prescribing.bp, phones.bp, transmitting.bp, verify.bp)
-    for blueprint in (*blueprints, audit_log.bp, users.bp):
+    for blueprint in (*blueprints, receiving.bp, audit_log.bp, users.bp, deliveries.bp):
         app.register_blueprint(blueprint)
     app.jinja_env.globals["current_user"] = access.current_user
     app.jinja_env.filters["when"] = lambda value: format_datetime(value, "yyyy-MM-dd HH:mm")

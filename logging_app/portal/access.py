@@ -15,20 +15,24 @@ from datetime import timedelta
 from flask import Flask, abort, current_app, g, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import Select, select
+from sqlalchemy import Select, exists, select
 
 from logging_app import accounts, audit, db
-from logging_app.models import Order, User
+from logging_app.models import Order, TransmissionAttempt, User, WrittenRecord
 
-CLERK, PHYSICIAN, ADMIN = "clerk", "physician", "admin"
-EVERYONE = frozenset({CLERK, PHYSICIAN, ADMIN})
+CLERK, PHYSICIAN, ADMIN, SERVICE = "clerk", "physician", "admin", "service"
+EVERYONE = frozenset({CLERK, PHYSICIAN, ADMIN, SERVICE})
+READERS = frozenset({CLERK, PHYSICIAN, SERVICE})
 
 RULES: dict[str, frozenset[str]] = {
     "auth.logout": EVERYONE,
-    "orders.index": frozenset({CLERK, PHYSICIAN}),
-    "orders.search_orders": frozenset({CLERK, PHYSICIAN}),
-    "orders.show": frozenset({CLERK, PHYSICIAN}),
-    "orders.download": frozenset({CLERK, PHYSICIAN}),
+    # Each view also limits what it shows to the user's own orders (404 otherwise).
+    "orders.index": READERS,
+    "orders.search_orders": READERS,
+    "orders.show": READERS,
+    "orders.download": READERS,
+    # The imaging service's side: its acknowledgement of an order it received.
+    "receiving.acknowledge": frozenset({SERVICE}),
     # The physician's side: each view also checks the order is theirs (404 otherwise).
     "prescribing.new": frozenset({PHYSICIAN}),
     "prescribing.create": frozenset({PHYSICIAN}),
@@ -48,6 +52,7 @@ RULES: dict[str, frozenset[str]] = {
     "users.index": frozenset({ADMIN}),
     "users.unlock": frozenset({ADMIN}),
     "users.end_sessions": frozenset({ADMIN}),
+    "deliveries.index": frozenset({ADMIN}),
 }
 PUBLIC_ENDPOINTS = frozenset(
     {"static", "home.index", "auth.login", "auth.sign_in", "auth.language"}
@@ -69,13 +74,28 @@ def landing_page(user: User) -> str:
 
 
 def visible_orders(user: User) -> Select[Order]:
-    """The orders ``user`` may see: all for a clerk, their own for a physician, none else."""
+    """The orders ``user`` may see: all for a clerk, their own for a physician, those its
+    service has a written record of for a service (never a draft or an order still being
+    prepared), none else."""
     query = select(Order)
     if user.role == CLERK:
         return query
     if user.role == PHYSICIAN and user.physician_id is not None:
         return query.where(Order.physician_id == user.physician_id)
+    if user.role == SERVICE and user.service_id is not None:
+        return query.where(exists(service_records(user.service_id).where(
+            WrittenRecord.order_id == Order.id)))  # fmt: skip
     return query.where(Order.id.is_(None))
+
+
+def service_records(service_id: int) -> Select[int]:
+    """The service copies of records made from calls to the service ``service_id``: all
+    that a service user may read (never the prescriber copy, never another service's)."""
+    return (
+        select(WrittenRecord.id)
+        .join(TransmissionAttempt, TransmissionAttempt.id == WrittenRecord.attempt_id)
+        .where(TransmissionAttempt.service_id == service_id, WrittenRecord.copy == "service")
+    )
 
 
 def _load_user() -> None:

@@ -37,6 +37,13 @@ LABELS: dict[str, dict[str, LazyString]] = {
         "professional": _l("Imaging service"),
         "clerk": _l("Records clerk"),
         "admin": _l("Administrator"),
+        "service": _l("Imaging service staff"),
+    },
+    "channel": {"email": _l("Email"), "sms": _l("Text message (SMS)")},
+    "delivery_status": {
+        "pending": _l("Waiting to be sent"),
+        "sent": _l("Sent"),
+        "failed": _l("Failed"),
     },
     "copy": {
         "prescriber": _l("Copy for the prescriber's patient file"),

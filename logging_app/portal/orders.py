@@ -14,14 +14,22 @@ from flask import Blueprint, Response, abort, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
-from sqlalchemy import Select, select
+from sqlalchemy import Select, exists, func, select
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.sql import ColumnElement
 
-from logging_app import audit, call_history, call_progress, db, records, search
+from logging_app import acknowledgements, audit, call_history, call_progress, db, records, search
 from logging_app.accounts import actor_of
-from logging_app.models import ImagingService, Order, User
-from logging_app.portal.access import PHYSICIAN, current_user, visible_orders
-from logging_app.portal.forms import CancelForm, ConfirmReadBackForm, SearchForm
+from logging_app.models import Acknowledgement, ImagingService, Order, User, WrittenRecord
+from logging_app.notify import outbox
+from logging_app.portal.access import (
+    PHYSICIAN,
+    SERVICE,
+    current_user,
+    service_records,
+    visible_orders,
+)
+from logging_app.portal.forms import ButtonForm, CancelForm, ConfirmReadBackForm, SearchForm
 from logging_app.portal.i18n import TIMEZONE
 
 bp = Blueprint("orders", __name__)
@@ -47,7 +55,24 @@ def _filtered(database: Session, user: User, form: SearchForm) -> Select[Order]:
         created_before=_local_midnight(day_to + timedelta(days=1)) if day_to else None,
     )
     scope = visible_orders(user).whereclause
-    return query if scope is None else query.where(scope)
+    query = query if scope is None else query.where(scope)
+    if user.role == SERVICE:  # what the service has not acknowledged yet comes first
+        query = query.order_by(None).order_by(
+            _acknowledged(), Order.created_at.desc(), Order.id.desc()
+        )
+    return query
+
+
+def _acknowledged() -> ColumnElement[bool]:
+    return exists(select(Acknowledgement.id).where(Acknowledgement.order_id == Order.id))
+
+
+def _unacknowledged(database: Session, user: User) -> int | None:
+    """How many of the service's orders await its acknowledgement (None for other roles)."""
+    if user.role != SERVICE:
+        return None
+    query = visible_orders(user).where(~_acknowledged())
+    return database.scalar(select(func.count()).select_from(query.subquery())) or 0
 
 
 @bp.get("/orders")
@@ -69,18 +94,21 @@ def _list(form: SearchForm, page: int, *, searched: bool) -> ResponseReturnValue
     user = current_user()
     assert user is not None
     database = db.session()
-    services = database.execute(
-        select(ImagingService.id, ImagingService.name).order_by(ImagingService.name)
-    ).all()
+    named = select(ImagingService.id, ImagingService.name).order_by(ImagingService.name)
+    if user.role == SERVICE:  # a service lists only its own orders
+        named = named.where(ImagingService.id == user.service_id)
+    services = database.execute(named).all()
     form.service.choices = [("", _("Any service"))] + [
         (str(service_id), name) for service_id, name in services
     ]
     found: list[Order] = []
+    acknowledged: set[int] = set()
     valid = form.validate() if searched else True
     if valid:
         query = _filtered(database, user, form).limit(PAGE_SIZE + 1)
         query = query.options(selectinload(Order.physician), selectinload(Order.service))
         found = list(database.scalars(query.offset((page - 1) * PAGE_SIZE)))
+        acknowledged = _acknowledged_among(database, found)
         # A list shows names and NAMs: a read (R6), naming what was shown, never the terms.
         shown = [order.number for order in found[:PAGE_SIZE]]
         details: dict[str, audit.Detail] = {"count": len(shown), "numbers": shown, "page": page}
@@ -90,11 +118,19 @@ def _list(form: SearchForm, page: int, *, searched: bool) -> ResponseReturnValue
     return render_template(
         "orders/index.html",
         form=form,
+        unacknowledged=_unacknowledged(database, user),
+        acknowledged=acknowledged,
         orders=found[:PAGE_SIZE],
         page=page,
         has_next=len(found) > PAGE_SIZE,
         searched=searched,
     ), status
+
+
+def _acknowledged_among(database: Session, shown: list[Order]) -> set[int]:
+    ids = [order.id for order in shown]
+    query = select(Acknowledgement.order_id).where(Acknowledgement.order_id.in_(ids))
+    return set(database.scalars(query)) if ids else set()
 
 
 def _visible_order(database: Session, number: str) -> Order:
@@ -127,19 +163,38 @@ def render_order(database: Session, order: Order, **forms: FlaskForm) -> str:
     segments = sum(len(lines) for lines in transcripts.values())
     details = {"transcript_segments": segments} if segments else None
     audit.record(database, actor_of(user), "order.viewed", "order", order.number, details)
+    attempts, shown_records = order.attempts, records.records_of(database, order)
+    if user.role == SERVICE:  # its own calls and its own copies, nothing of another service's
+        attempts = [a for a in attempts if a.service_id == user.service_id]
+        readable = set(database.scalars(service_records(user.service_id or 0)))
+        shown_records = [r for r in shown_records if r.id in readable]
+        transcripts = {k: v for k, v in transcripts.items() if k in {a.id for a in attempts}}
     return render_template(
         "orders/show.html",
         order=order,
-        attempts=order.attempts,
+        attempts=attempts,
         timeline=call_history.timeline,
         professional=call_history.receiving_professional,
         transcripts=transcripts,
-        records=records.records_of(database, order),
+        records=shown_records,
+        acknowledgement=acknowledgements.acknowledgement_of(database, order),
+        acknowledge_form=ButtonForm(formdata=None),
+        deliveries=outbox.of_order(database, order) if user.role != SERVICE else [],
+        receiving=user.role == SERVICE,
         mine=user.role == PHYSICIAN,
         cancel_form=forms.get("cancel_form") or CancelForm(formdata=None),
         confirm_form=forms.get("confirm_form") or ConfirmReadBackForm(formdata=None),
         calling=call_progress.call_under_way(database, order),
     )
+
+
+def _may_read(database: Session, user: User, record: WrittenRecord) -> bool:
+    """A service user reads only its own service copies; others, any copy of an order
+    they may see."""
+    if user.role != SERVICE:
+        return True
+    query = service_records(user.service_id or 0).where(WrittenRecord.id == record.id)
+    return database.scalar(query) is not None
 
 
 @bp.get("/orders/<number>/records/<int:version>/<copy>.pdf")
@@ -148,10 +203,10 @@ def download(number: str, version: int, copy: str) -> ResponseReturnValue:
     database = db.session()
     order = _visible_order(database, number)
     record = records.record_of(database, order, version, copy)
-    if record is None:
-        abort(404)
     user = current_user()
     assert user is not None
+    if record is None or not _may_read(database, user, record):
+        abort(404)
     details: dict[str, str | int] = {"version": version, "copy": copy, "sha256": record.sha256}
     audit.record(database, actor_of(user), "record.downloaded", "order", order.number, details)
     database.commit()

@@ -14,7 +14,10 @@ What it is
   `Recordings/<RE>.wav` (a deterministic WAV), `Conferences.json?FriendlyName=&Status=`,
   `Conferences/<CF>.json` (fetch; Status=completed ends it), `Conferences/<CF>/
   Participants.json` and `Participants/<CA>.json` (fetch; DELETE removes the participant,
-  whose `<Dial>` action then runs). HTTP Basic auth with the account SID and auth token;
+  whose `<Dial>` action then runs), `Messages.json` (create, list) and `Messages/<SM>.json`
+  (fetch): a text is logged (`[sms] to +1…: …`) and reported `sent` then `delivered` to its
+  StatusCallback (`World.undeliverable`: `undelivered`, 30003; `World.message_failures`: the
+  next creates answer those HTTP statuses). HTTP Basic auth with the account SID and auth token;
   errors are Twilio-shaped (`{"code": 20404, "message": ..., "more_info": ..., "status"}`),
   so twilio-python raises `TwilioRestException` as with Twilio.
 - A **TwiML interpreter**: each call runs in its own thread, requests its TwiML with the
