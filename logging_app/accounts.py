@@ -160,6 +160,16 @@ def unlock(db: Session, actor: str, user: User) -> None:
     audit.record(db, actor, "user.unlocked", "user", user.id)
 
 
+def set_active(db: Session, actor: str, user: User, active: bool) -> None:
+    """Disable an account (its sessions end, it can no longer sign in) or enable it again."""
+    if user.active == active:
+        return
+    user.active = active
+    if not active:
+        end_sessions(db, actor, user)
+    audit.record(db, actor, "user.enabled" if active else "user.disabled", "user", user.id)
+
+
 def end_sessions(db: Session, actor: str, user: User) -> int:
     """Revoke every live session of ``user`` (a lost laptop, a departure); returns how many."""
     live = db.scalars(

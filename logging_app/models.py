@@ -463,6 +463,19 @@ class Delivery(Base):
     )
 
 
+class VerifyCheck(Base):
+    """One check of a file at ``/verify`` by someone not signed in, for throttling per
+    address (the audit log keeps what was found)."""
+
+    __tablename__ = "verify_checks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    address: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_verify_checks_address_at", "address", "at"),)
+
+
 class WebhookReceipt(Base):
     """A webhook already handled, by Twilio's ``I-Twilio-Idempotency-Token``: a retry carrying
     the same token is answered with the stored answer and changes nothing."""

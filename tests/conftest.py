@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from logging_app import audit, create_app, schema
 from logging_app.db import Base, engine_of, transaction
+from tests.mail_server import MailServer, free_port
 from tests.portal_data import World, add_people
 
 if TYPE_CHECKING:
@@ -76,14 +77,28 @@ def app_overrides(tmp_path: Path) -> dict[str, object]:
     }
 
 
-@pytest.fixture
-def app(tmp_path: Path) -> Iterator[Flask]:
-    application = create_app(app_overrides(tmp_path))
+def make_app(tmp_path: Path, **settings: object) -> Iterator[Flask]:
+    """A test app on its own migrated database, with ``settings`` on top of the tests'."""
+    application = create_app(app_overrides(tmp_path) | settings)
     try:
         schema.upgrade(engine_of(application))
         yield application
     finally:
         engine_of(application).dispose()
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Iterator[Flask]:
+    yield from make_app(tmp_path)
+
+
+@pytest.fixture
+def mail() -> Iterator[MailServer]:
+    """A real SMTP server on a free port of 127.0.0.1 (see ``tests/mail_server.py``)."""
+    server = MailServer(free_port())
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

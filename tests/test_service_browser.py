@@ -19,19 +19,11 @@ from logging_app.db import transaction
 from logging_app.demo import DEMO_PHYSICIAN_USER, DEMO_SERVICE_USER
 from logging_app.models import ImagingService, WrittenRecord
 from logging_app.notify import sender
-from tests.mail_server import MailServer, free_port
+from tests.mail_server import MailServer
 from tests.phone_line import PhoneLine, open_line
 from tests.test_portal_browser import ARTIFACTS, browser  # noqa: F401  (the fixture)
 
 EMAIL = "imagerie@clinique-demo.example"
-
-
-@pytest.fixture
-def mail() -> Iterator[MailServer]:
-    server = MailServer(free_port())
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

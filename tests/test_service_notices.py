@@ -20,13 +20,13 @@ from sqlalchemy import create_engine, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from logging_app import audit, create_app, schema
-from logging_app.db import engine_of, transaction
+from logging_app import audit
+from logging_app.db import transaction
 from logging_app.demo import DEMO_SERVICE
 from logging_app.models import AuditEntry, Delivery, ImagingService, Order
 from logging_app.notify import sender
-from tests.conftest import FakeClock, app_overrides
-from tests.mail_server import MailServer, free_port
+from tests.conftest import FakeClock, make_app
+from tests.mail_server import MailServer
 from tests.phone_line import TWILIO_NUMBER, PhoneLine
 from tests.test_written_record import T0, arrange_transmission, issue
 from voice.simulator.api_messages import CARRIER_SECONDS
@@ -37,25 +37,8 @@ EMAIL = "imagerie@clinique.example"
 
 
 @pytest.fixture
-def mail() -> Iterator[MailServer]:
-    server = MailServer(free_port())
-    server.start()
-    yield server
-    server.stop()
-
-
-def _app(tmp_path: Path, **settings: object) -> Iterator[Flask]:
-    application = create_app(app_overrides(tmp_path) | settings)
-    try:
-        schema.upgrade(engine_of(application))
-        yield application
-    finally:
-        engine_of(application).dispose()
-
-
-@pytest.fixture
 def mail_app(tmp_path: Path, mail: MailServer) -> Iterator[Flask]:
-    yield from _app(tmp_path, SMTP_URL=mail.url, MAIL_FROM="ordophone@hopital.example")
+    yield from make_app(tmp_path, SMTP_URL=mail.url, MAIL_FROM="ordophone@hopital.example")
 
 
 @pytest.fixture
@@ -229,7 +212,7 @@ def test_a_final_refusal_fails_the_notice_and_the_admins_see_it(
 
 
 def test_retries_end_after_notify_retry_hours(tmp_path: Path, mail: MailServer) -> None:
-    for app in _app(tmp_path, SMTP_URL=mail.url, MAIL_FROM="o@h.example", NOTIFY_RETRY_HOURS=2):
+    for app in make_app(tmp_path, SMTP_URL=mail.url, MAIL_FROM="o@h.example", NOTIFY_RETRY_HOURS=2):
         _transmitted(app)
         mail.stop()
         clock: FakeClock = app.config["CLOCK"]
@@ -247,7 +230,7 @@ def test_without_a_mail_server_email_notices_wait_and_the_admins_see_why(
 ) -> None:
     from tests.portal_data import PASSWORDS, add_people, login
 
-    for app in _app(tmp_path):
+    for app in make_app(tmp_path):
         with transaction(app) as db:
             add_people(db)
         _transmitted(app)

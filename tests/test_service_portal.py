@@ -15,10 +15,17 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from logging_app.cli import main
-from logging_app.models import Acknowledgement, AuditEntry, Order
+from logging_app.models import Acknowledgement, AuditEntry, Order, User
 from logging_app.portal.access import PUBLIC_BLUEPRINTS, PUBLIC_ENDPOINTS, RULES
 from tests.conftest import row_counts
-from tests.portal_data import World, add_order, add_transmission, csrf_token, login
+from tests.portal_data import (
+    PASSWORDS,
+    World,
+    add_order,
+    add_transmission,
+    csrf_token,
+    login,
+)
 
 SERVICE_USER = "imagerie.laval"  # the clinic's account
 
@@ -187,3 +194,50 @@ def test_order_show_says_unacknowledged_and_lists_no_deliveries(
     shown = json.loads(runner.invoke(main, ["order", "show", orders["mine"].number]).output)
     assert shown["acknowledged"] is None
     assert shown["deliveries"] == []
+
+
+def test_an_admin_creates_a_service_account_and_refusals_show_beside_the_field(
+    app: Flask, db: Session, world: World
+) -> None:
+    admin = app.test_client()
+    login(admin, "admin")
+    before = row_counts(db)
+    form = {"csrf_token": csrf_token(admin, "/admin/users"), "username": "imagerie.laval",
+            "service": str(world.clinic.id), "password": "un-mot-de-passe-long"}  # fmt: skip
+    taken = admin.post("/admin/users/service", data=form)
+    assert taken.status_code == 400
+    assert "Ce nom d'utilisateur est déjà pris." in html.unescape(taken.get_data(as_text=True))
+    short = admin.post("/admin/users/service", data=form | {"username": "x.y", "password": "court"})
+    assert short.status_code == 400
+    assert "Au moins 12 caractères." in short.get_data(as_text=True)
+    assert row_counts(db) == before
+
+    made = admin.post("/admin/users/service", data=form | {"username": "imagerie.nord"})
+    assert made.status_code == 302
+    created = db.scalars(select(User).where(User.username == "imagerie.nord")).one()
+    assert (created.role, created.service_id) == ("service", world.clinic.id)
+    [entry] = _actions(db, "user.created")
+    assert entry.actor == "user:admin"
+
+
+def test_an_admin_disables_and_enables_a_service_account(
+    app: Flask, client: FlaskClient, db: Session, world: World, orders: dict[str, Order]
+) -> None:
+    login(client, SERVICE_USER)
+    assert client.get("/orders").status_code == 200
+    service_user = db.scalars(select(User).where(User.username == SERVICE_USER)).one()
+    admin = app.test_client()
+    login(admin, "admin")
+    token = csrf_token(admin, "/admin/users")
+    disabled = admin.post(f"/admin/users/{service_user.id}/disable", data={"csrf_token": token})
+    assert disabled.status_code == 302
+    assert client.get("/orders").status_code == 302  # its session ended
+    sign_in = {"csrf_token": csrf_token(client), "username": SERVICE_USER,
+               "password": PASSWORDS[SERVICE_USER]}  # fmt: skip
+    refused = client.post("/login", data=sign_in)
+    assert refused.status_code != 302
+    admin.post(f"/admin/users/{service_user.id}/enable", data={"csrf_token": token})
+    login(client, SERVICE_USER)
+    assert client.get("/orders").status_code == 200
+    assert [e.object_id for e in _actions(db, "user.disabled")] == [str(service_user.id)]
+    assert [e.object_id for e in _actions(db, "user.enabled")] == [str(service_user.id)]

@@ -46,17 +46,20 @@ RULES: dict[str, frozenset[str]] = {
     "transmitting.call": frozenset({PHYSICIAN}),
     "transmitting.progress_page": frozenset({PHYSICIAN}),
     "transmitting.progress_fragment": frozenset({PHYSICIAN}),
-    "verify.form": frozenset({CLERK, ADMIN}),
-    "verify.check": frozenset({CLERK, ADMIN}),
     "audit_log.index": frozenset({ADMIN}),
     "users.index": frozenset({ADMIN}),
     "users.unlock": frozenset({ADMIN}),
     "users.end_sessions": frozenset({ADMIN}),
+    "users.disable": frozenset({ADMIN}),
+    "users.enable": frozenset({ADMIN}),
+    "users.create_service_account": frozenset({ADMIN}),
     "deliveries.index": frozenset({ADMIN}),
 }
+# /verify answers anyone: a service that got a copy another way checks it without an account.
 PUBLIC_ENDPOINTS = frozenset(
-    {"static", "home.index", "auth.login", "auth.sign_in", "auth.language"}
-)
+    {"static", "home.index", "auth.login", "auth.sign_in", "auth.language", "verify.form",
+     "verify.check"}
+)  # fmt: skip
 PUBLIC_BLUEPRINTS = frozenset({"voice"})
 
 SESSION_KEY = "portal_token"

@@ -30,6 +30,16 @@ class LoginForm(FlaskForm):  # type: ignore[misc]
     submit = SubmitField(_l("Sign in"))
 
 
+class ServiceAccountForm(FlaskForm):  # type: ignore[misc]
+    """An administrator creates an imaging service's account (checked by ``add_user``)."""
+
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=80)])
+    service = SelectField(_l("Imaging service"), validators=[DataRequired()])
+    password = PasswordField(
+        _l("Password (12 characters or more)"), validators=[DataRequired(), Length(max=1024)]
+    )
+
+
 class ButtonForm(FlaskForm):  # type: ignore[misc]
     """A form that is only a button (logout, language): it carries the CSRF token."""
 

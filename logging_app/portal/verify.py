@@ -1,17 +1,30 @@
-"""Is this PDF a record Ordophone issued? (the same check as ``ordophone record verify``)"""
+"""Is this PDF a record Ordophone issued? (the same check as ``ordophone record verify``)
+
+Open to anyone, signed in or not, so that a service that got a copy some other way can check
+it: the answer says only what the PDF itself prints (its order number, copy, version and
+date), and whether a later version exists. Checks by visitors who are not signed in are
+throttled per address, as sign-ins are; every check is audited.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from datetime import timedelta
+
+from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
 
 from logging_app import audit, db, records
 from logging_app.accounts import actor_of
-from logging_app.models import Order
-from logging_app.portal.access import current_user
+from logging_app.clock import now
+from logging_app.models import Order, VerifyCheck, WrittenRecord
+from logging_app.portal.access import current_user, visible_orders
 from logging_app.portal.forms import VerifyForm
 
 bp = Blueprint("verify", __name__)
+MAX_ANONYMOUS_CHECKS = 20  # per address in WINDOW, for visitors not signed in
+WINDOW = timedelta(minutes=15)
 
 
 @bp.get("/verify")
@@ -26,16 +39,64 @@ def check() -> ResponseReturnValue:
     upload = VerifyForm()
     if not upload.validate():
         return render_template("verify.html", form=upload, checked=False, record=None), 400
-    data = upload.pdf.data.read()
     database = db.session()
+    user = current_user()
+    address = request.remote_addr or "unknown"
+    if user is None and _throttled(database, address):
+        audit.record(database, "anonymous", "verify.throttled", details={"address": address})
+        database.commit()
+        page = render_template("verify.html", form=upload, checked=False, record=None,
+                               throttled=True)  # fmt: skip
+        return page, 429
+    data = upload.pdf.data.read()
     record = records.find_record_by_pdf(database, data)
     order = database.get(Order, record.order_id) if record is not None else None
-    user = current_user()
-    assert user is not None
-    details = {"found": record is not None, "version": record.version if record else None}
+    details: dict[str, audit.Detail] = {
+        "found": record is not None,
+        "version": record.version if record else None,
+    }
+    if user is None:
+        details["address"] = address
     number = order.number if order is not None else None
-    audit.record(database, actor_of(user), "record.verified", "order", number, details)
+    actor = actor_of(user) if user is not None else "anonymous"
+    audit.record(database, actor, "record.verified", "order", number, details)
     database.commit()
     return render_template(
-        "verify.html", form=VerifyForm(formdata=None), checked=True, record=record, order=order
+        "verify.html",
+        form=VerifyForm(formdata=None),
+        checked=True,
+        record=record,
+        order=order,
+        latest=_latest_version(database, record),
+        linked=order is not None and user is not None and _may_open(database, order),
     )
+
+
+def _throttled(database: Session, address: str) -> bool:
+    """Count this check; True if the address has made too many lately."""
+    at = now()
+    database.execute(delete(VerifyCheck).where(VerifyCheck.at < at - WINDOW))
+    recent = database.scalar(
+        select(func.count())
+        .select_from(VerifyCheck)
+        .where(VerifyCheck.address == address, VerifyCheck.at > at - WINDOW)
+    )
+    if (recent or 0) >= MAX_ANONYMOUS_CHECKS:
+        return True
+    database.add(VerifyCheck(at=at, address=address))
+    return False
+
+
+def _latest_version(database: Session, record: WrittenRecord | None) -> int | None:
+    if record is None:
+        return None
+    latest = select(func.max(WrittenRecord.version)).where(
+        WrittenRecord.order_id == record.order_id
+    )
+    return database.scalar(latest)
+
+
+def _may_open(database: Session, order: Order) -> bool:
+    user = current_user()
+    assert user is not None
+    return database.scalar(visible_orders(user).where(Order.id == order.id)) is not None

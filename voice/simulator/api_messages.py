@@ -10,6 +10,7 @@ Twilio under load), one status per request.
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any
 
@@ -19,6 +20,7 @@ from voice.simulator.api import PREFIX, check_auth, date, engine, not_found, pag
 from voice.simulator.engine import Engine
 from voice.simulator.world import Message, new_sid
 
+logger = logging.getLogger("voice.simulator")
 bp = Blueprint("sim_messages", __name__, url_prefix=PREFIX)
 bp.before_request(check_auth)
 
@@ -52,6 +54,7 @@ def create_message(account_sid: str) -> tuple[Response, int]:
     with world.lock:
         world.messages[message.sid] = message
         world.log(None, "sms", f"to {to}: {body}")
+    logger.info("text to %s: %s", to, body)  # what `make run` shows of the demo's texts
     answer = message_json(message)
     final = "delivered" if to not in world.undeliverable else "undelivered"
     carrier = threading.Timer(CARRIER_SECONDS, _report, (sim, message, ("sent", final)))

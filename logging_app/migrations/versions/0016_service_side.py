@@ -1,5 +1,5 @@
-"""the imaging service's side: service accounts, notification contacts, acknowledgements and
-the outbox of notices
+"""the imaging service's side: service accounts, notification contacts, acknowledgements,
+the outbox of notices, and the throttle of anonymous checks at /verify
 
 Revision ID: 0016_service_side
 Revises: 0015_audit_key
@@ -80,9 +80,19 @@ def upgrade() -> None:
         postgresql_where=pending,
     )
     op.create_index("ix_delivery_order", "deliveries", ["order_id"])
+    op.create_table(
+        "verify_checks",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("address", sa.String(length=64), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_verify_checks_address_at", "verify_checks", ["address", "at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_verify_checks_address_at", table_name="verify_checks")
+    op.drop_table("verify_checks")
     op.drop_index("ix_delivery_order", table_name="deliveries")
     op.drop_index("ix_delivery_pending", table_name="deliveries")
     op.drop_table("deliveries")
