@@ -24,9 +24,9 @@ from logging_app import audit
 from logging_app.db import transaction
 from logging_app.demo import DEMO_SERVICE
 from logging_app.models import AuditEntry, Delivery, ImagingService, Order
-from logging_app.notify import sender
+from logging_app.notify import outbox, sender
 from tests.conftest import FakeClock, make_app
-from tests.mail_server import MailServer
+from tests.mail_server import MailServer, free_port, self_signed
 from tests.phone_line import TWILIO_NUMBER, PhoneLine
 from tests.test_written_record import T0, arrange_transmission, issue
 from voice.simulator.api_messages import CARRIER_SECONDS
@@ -133,6 +133,11 @@ def test_the_email_goes_through_a_real_smtp_server_without_patient_data(
     assert not [word for word in PATIENT_DATA if word in body or word in email["Subject"]]
     [delivery] = _deliveries(session)
     assert (delivery.status, delivery.attempts, delivery.last_error) == ("sent", 1, None)
+    order = session.scalars(select(Order).where(Order.number == number)).one()
+    assert outbox.describe(session, order) == [
+        {"channel": "email", "to": "i***@clinique.example", "version": 1, "status": "sent",
+         "attempts": 1}
+    ]  # fmt: skip
     assert _deliver(mail_app) == 0
     assert len(mail.received) == 1
     [entry] = session.scalars(select(AuditEntry).where(AuditEntry.action == "delivery.sent"))
@@ -370,3 +375,38 @@ def test_a_sender_killed_mid_delivery_loses_nothing_and_sends_once(
         second.wait(30)
     assert len(mail.received) == 1
     assert _deliveries(session)[0].attempts == 2
+
+
+def test_starttls_and_a_password_reach_a_server_that_requires_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cert, key = self_signed(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # trust the test's own authority
+    server = MailServer(free_port(), starttls=(cert, key), login=("ordophone", "s3cret p@ss"))
+    server.start()
+    try:
+        url = f"smtp+starttls://ordophone:s3cret%20p%40ss@127.0.0.1:{server.port}"
+        for app in make_app(tmp_path, SMTP_URL=url, MAIL_FROM="ordophone@hopital.example"):
+            _transmitted(app)
+            assert _deliver(app) == 1
+        assert len(server.received) == 1
+    finally:
+        server.stop()
+
+
+def test_a_wrong_smtp_password_is_tried_again_not_lost(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cert, key = self_signed(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    server = MailServer(free_port(), starttls=(cert, key), login=("ordophone", "right"))
+    server.start()
+    try:
+        url = f"smtp+starttls://ordophone:wrong@127.0.0.1:{server.port}"
+        for app in make_app(tmp_path, SMTP_URL=url, MAIL_FROM="ordophone@hopital.example"):
+            _transmitted(app)
+            assert _deliver(app) == 0
+            assert _status(app) == "pending"  # an operator fixes SMTP_URL; nothing is lost
+        assert server.received == []
+    finally:
+        server.stop()

@@ -219,3 +219,29 @@ def test_stopping_a_recording_completes_it(sim: Simulator, client: Client) -> No
 
     assert stopped.status == "completed"
     assert [c.sid for c in client.calls.list(to=SERVICE)] == [call.sid]
+
+
+def test_a_text_is_created_fetched_and_listed_through_twilio_python() -> None:
+    account, token = "AC" + "3" * 32, "texts-token"
+    sim = Simulator(account, token)
+    sim.start()
+    try:
+        client = Client(account, token, http_client=RewritingHttpClient(sim.base_url))
+        sent = client.messages.create(to="+15145550198", from_="+15145550000", body="Bonjour")
+        assert (sent.sid[:2], sent.status, sent.body) == ("SM", "queued", "Bonjour")
+        fetched = client.messages(sent.sid).fetch()
+        assert (fetched.sid, fetched.to, fetched.from_) == (
+            sent.sid,
+            "+15145550198",
+            "+15145550000",
+        )
+        assert [m.sid for m in client.messages.list()] == [sent.sid]
+        sim.world.message_failures.append(503)
+        with pytest.raises(TwilioRestException) as refused:
+            client.messages.create(to="+15145550198", from_="+15145550000", body="Encore")
+        assert refused.value.status == 503
+        with pytest.raises(TwilioRestException) as bad:
+            client.messages.create(to="pas un numéro", from_="+15145550000", body="x")
+        assert (bad.value.status, bad.value.code) == (400, 21211)
+    finally:
+        sim.stop()

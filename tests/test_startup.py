@@ -72,6 +72,12 @@ def test_defaults_need_no_environment(tmp_path: Path, monkeypatch: pytest.Monkey
         ("TWILIO_AUTH_TOKEN_SECONDARY", "no primary is set"),
         ("TWILIO_WEBHOOK_SHARED_KEY", "with a space"),
         ("TWILIO_API_KEY", "AC" + "1" * 32),
+        ("SMTP_URL", "http://mail.example"),
+        ("SMTP_URL", "smtp://user:secret@mail.example"),  # a password sent in clear
+        ("SMTP_URL", "smtps://mail.example:99999"),
+        ("SMTP_URL", "smtp+starttls://"),
+        ("MAIL_FROM", "not an address"),
+        ("NOTIFY_RETRY_HOURS", "0"),
     ],
 )
 def test_malformed_setting_stops_start_up_naming_it(
@@ -80,6 +86,17 @@ def test_malformed_setting_stops_start_up_naming_it(
     monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError, match=f"^{name}: "):
         create_app({"INSTANCE_PATH": str(tmp_path / "inst")})
+
+
+def test_a_mail_server_needs_a_sender_address(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SMTP_URL", "smtp+starttls://ordo:secret@mail.example:587")
+    with pytest.raises(ConfigError, match=r"^MAIL_FROM: must be set with SMTP_URL"):
+        create_app({"INSTANCE_PATH": str(tmp_path / "inst")})
+    monkeypatch.setenv("MAIL_FROM", "ordophone@hopital.example")
+    settings = create_app({"INSTANCE_PATH": str(tmp_path / "inst")}).config["ORDOPHONE"]
+    assert settings.smtp_url == "smtp+starttls://ordo:secret@mail.example:587"
 
 
 @pytest.mark.parametrize(

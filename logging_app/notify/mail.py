@@ -4,8 +4,8 @@
 - ``smtp+starttls://[user:password@]host[:port]`` (587), upgraded with STARTTLS;
 - ``smtps://[user:password@]host[:port]`` (465), TLS from the first byte.
 
-A refusal the server says is final (5xx) is permanent; anything else (no connection, a
-timeout, a 4xx) is tried again later.
+A final refusal (5xx) of the recipient or of the message is permanent; anything else (no
+connection, a timeout, a 4xx, our login or sender refused) is tried again later.
 """
 
 from __future__ import annotations
@@ -81,8 +81,12 @@ def send(server: MailServer, email: EmailMessage) -> None:
             refused = smtp.send_message(email)
     except smtplib.SMTPRecipientsRefused as exc:
         raise _refusal("recipient refused", [c for c, _ in exc.recipients.values()]) from None
+    except smtplib.SMTPDataError as exc:  # the server refused this message
+        raise _refusal("refused the message", [exc.smtp_code]) from None
     except smtplib.SMTPResponseException as exc:
-        raise _refusal("refused", [exc.smtp_code]) from None
+        # Our login or our sender refused: the configuration's fault, not the notice's; it
+        # is tried again (for NOTIFY_RETRY_HOURS) while an operator corrects SMTP_URL.
+        raise DeliveryError(f"SMTP refused ({exc.smtp_code})") from None
     except (smtplib.SMTPException, OSError) as exc:  # no connection, a timeout, a reset
         raise DeliveryError(f"SMTP not reached: {type(exc).__name__}") from None
     if refused:
