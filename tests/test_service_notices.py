@@ -377,36 +377,38 @@ def test_a_sender_killed_mid_delivery_loses_nothing_and_sends_once(
     assert _deliveries(session)[0].attempts == 2
 
 
-def test_starttls_and_a_password_reach_a_server_that_requires_them(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def tls_mail(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[MailServer]:
+    """A mail server that requires STARTTLS and the login ordophone / "s3cret p@ss"."""
     cert, key = self_signed(tmp_path)
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # trust the test's own authority
     server = MailServer(free_port(), starttls=(cert, key), login=("ordophone", "s3cret p@ss"))
     server.start()
-    try:
-        url = f"smtp+starttls://ordophone:s3cret%20p%40ss@127.0.0.1:{server.port}"
-        for app in make_app(tmp_path, SMTP_URL=url, MAIL_FROM="ordophone@hopital.example"):
-            _transmitted(app)
-            assert _deliver(app) == 1
-        assert len(server.received) == 1
-    finally:
-        server.stop()
+    yield server
+    server.stop()
+
+
+def _tls_app(tmp_path: Path, server: MailServer, password: str) -> Iterator[Flask]:
+    url = f"smtp+starttls://ordophone:{password}@127.0.0.1:{server.port}"
+    yield from make_app(tmp_path, SMTP_URL=url, MAIL_FROM="ordophone@hopital.example")
+
+
+def test_starttls_and_a_password_reach_a_server_that_requires_them(
+    tmp_path: Path, tls_mail: MailServer
+) -> None:
+    for app in _tls_app(tmp_path, tls_mail, "s3cret%20p%40ss"):
+        _transmitted(app)
+        assert _deliver(app) == 1
+    assert len(tls_mail.received) == 1
 
 
 def test_a_wrong_smtp_password_is_tried_again_not_lost(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, tls_mail: MailServer
 ) -> None:
-    cert, key = self_signed(tmp_path)
-    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
-    server = MailServer(free_port(), starttls=(cert, key), login=("ordophone", "right"))
-    server.start()
-    try:
-        url = f"smtp+starttls://ordophone:wrong@127.0.0.1:{server.port}"
-        for app in make_app(tmp_path, SMTP_URL=url, MAIL_FROM="ordophone@hopital.example"):
-            _transmitted(app)
-            assert _deliver(app) == 0
-            assert _status(app) == "pending"  # an operator fixes SMTP_URL; nothing is lost
-        assert server.received == []
-    finally:
-        server.stop()
+    for app in _tls_app(tmp_path, tls_mail, "wrong"):
+        _transmitted(app)
+        assert _deliver(app) == 0
+        assert _status(app) == "pending"  # an operator fixes SMTP_URL; nothing is lost
+        with transaction(app) as db:
+            assert db.scalars(select(Delivery.last_error)).one() == "SMTP refused (535)"
+    assert tls_mail.received == []
