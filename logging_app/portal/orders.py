@@ -133,7 +133,7 @@ def _acknowledged_among(database: Session, shown: list[Order]) -> set[int]:
     return set(database.scalars(query)) if ids else set()
 
 
-def _visible_order(database: Session, number: str) -> Order:
+def visible_order(database: Session, number: str) -> Order:
     """The order numbered ``number`` if the current user may see it, else 404."""
     user = current_user()
     assert user is not None
@@ -148,7 +148,7 @@ def show(number: str) -> ResponseReturnValue:
     """The order, each attempt's timeline, the receiving professional, the transcript, the
     record copies (and, for its physician, what they may do with it now)."""
     database = db.session()
-    order = _visible_order(database, number)
+    order = visible_order(database, number)
     page = render_order(database, order)
     database.commit()
     return page
@@ -166,7 +166,8 @@ def render_order(database: Session, order: Order, **forms: FlaskForm) -> str:
     attempts, shown_records = order.attempts, records.records_of(database, order)
     if user.role == SERVICE:  # its own calls and its own copies, nothing of another service's
         attempts = [a for a in attempts if a.service_id == user.service_id]
-        readable = set(database.scalars(service_records(user.service_id or 0)))
+        own_copies = service_records(user.service_id or 0).where(WrittenRecord.order_id == order.id)
+        readable = set(database.scalars(own_copies))
         shown_records = [r for r in shown_records if r.id in readable]
         transcripts = {k: v for k, v in transcripts.items() if k in {a.id for a in attempts}}
     return render_template(
@@ -201,7 +202,7 @@ def _may_read(database: Session, user: User, record: WrittenRecord) -> bool:
 def download(number: str, version: int, copy: str) -> ResponseReturnValue:
     """One copy of one version of the written record: the stored bytes, as an attachment."""
     database = db.session()
-    order = _visible_order(database, number)
+    order = visible_order(database, number)
     record = records.record_of(database, order, version, copy)
     user = current_user()
     assert user is not None

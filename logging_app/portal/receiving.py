@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, url_for
+from flask import Blueprint, flash, redirect, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 
 from logging_app import acknowledgements, db
 from logging_app.accounts import actor_of
-from logging_app.models import Order
-from logging_app.portal.access import current_user, visible_orders
+from logging_app.portal.access import current_user
+from logging_app.portal.orders import visible_order
 
 bp = Blueprint("receiving", __name__)
 
@@ -21,9 +21,7 @@ def acknowledge(number: str) -> ResponseReturnValue:
     user = current_user()
     assert user is not None
     database = db.session()
-    order = database.scalars(visible_orders(user).where(Order.number == number)).first()
-    if order is None:
-        abort(404)
+    order = visible_order(database, number)
     found, made = acknowledgements.acknowledge(database, actor_of(user), user, order)
     database.commit()
     if made:
