@@ -21,7 +21,7 @@ from reportlab.lib.pagesizes import letter
 from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.platypus import Paragraph, SimpleDocTemplate
 
-from logging_app.pdf import render_record
+from logging_app.record.pdf import render_record
 
 WARM_UP = 10
 ITERATIONS = 100

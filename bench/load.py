@@ -30,7 +30,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from bench import oracle
-from logging_app import create_app, orders, records, schema
+from logging_app import create_app, orders, schema
 from logging_app.credentials import hash_pin
 from logging_app.db import engine_of, transaction
 from logging_app.demo import demo_order_form
@@ -41,6 +41,7 @@ from logging_app.models import (
     PhysicianPhone,
     TransmissionAttempt,
 )
+from logging_app.record import issuing
 from voice import scenarios
 from voice.simulator import Faults, Simulator
 from voice.simulator.parties import behaviour_from_json, script_from_json
@@ -346,7 +347,7 @@ def judge(app: Flask, calls: list[PlannedCall]) -> Verdict:
     that cron runs (wait 0: every record due now), then the oracle."""
     settle(app)
     backlog = drain_renderer(app)
-    made = records.sweep(app, "bench", wait_seconds=0)
+    made = issuing.sweep(app, "bench", wait_seconds=0)
     with transaction(app) as db:
         problems = oracle.check(db)
         counted = oracle.tally(db, {c.number: c.expected() for c in calls})
@@ -360,7 +361,7 @@ def drain_renderer(app: Flask, timeout: float = 120.0) -> float:
     began = time.monotonic()
     while time.monotonic() - began < timeout:
         with transaction(app) as db:
-            if not records.anything_due(db):
+            if not issuing.anything_due(db):
                 break
         time.sleep(0.2)
     return round(time.monotonic() - began, 1)

@@ -23,11 +23,12 @@ import click
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from logging_app import acknowledgements, audit, create_app, directory, orders, records, schema
+from logging_app import acknowledgements, audit, create_app, directory, orders, schema
 from logging_app.config import ConfigError
 from logging_app.db import engine_of, transaction
 from logging_app.models import COPIES, LANGUAGES, USER_ROLES, Order
 from logging_app.notify import outbox, sender
+from logging_app.record import issuing, store
 from logging_app.validation import InvalidField
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -357,7 +358,7 @@ def record_group() -> None:
 def record_export(app: Flask, number: str, copy: str, version: int | None, out: str) -> None:
     """Write a record's PDF exactly as stored (its SHA-256 equals the stored one)."""
     with transaction(app) as db:
-        found = records.find_record(db, number.strip(), copy, version)
+        found = store.find_record(db, number.strip(), copy, version)
         if found is None:
             which = f"version {version}" if version else "any version"
             _fail(f"NUMBER: order {number.strip()!r} has no {copy} record ({which})")
@@ -383,7 +384,7 @@ def record_verify(app: Flask, file: str) -> None:
     """Say whether FILE is a record Ordophone issued (exit 0) or not (exit 1)."""
     data = Path(file).read_bytes()
     with transaction(app) as db:
-        found = records.find_record_by_pdf(db, data)
+        found = store.find_record_by_pdf(db, data)
         number = db.get_one(Order, found.order_id).number if found is not None else None
         details = {"found": found is not None, "version": found.version if found else None}
         audit.record(db, actor(), "record.verified", "order", number, details)
@@ -410,7 +411,7 @@ def records_group() -> None:
 def records_sweep(app: Flask) -> None:
     """Issue the records (and new versions) that are due; safe to run every minute."""
     wait = app.config["ORDOPHONE"].record_wait_seconds
-    made = records.sweep(app, actor(), wait_seconds=wait)
+    made = issuing.sweep(app, actor(), wait_seconds=wait)
     click.echo(f"{made} record version(s) issued.")
 
 
@@ -423,12 +424,12 @@ def records_render(app: Flask) -> None:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    records.lower_priority()
+    issuing.lower_priority()
     app.logger.info("records renderer started")
     threading.Thread(target=checkpoint_forever, args=(app, stop), daemon=True).start()
     # The notices' outbox is sent from here too: never from a webhook's request.
     threading.Thread(target=sender.deliver_forever, args=(app, stop), daemon=True).start()
-    records.render_forever(app, stop)
+    issuing.render_forever(app, stop)
 
 
 CHECKPOINT_SECONDS = 3600

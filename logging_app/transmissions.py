@@ -215,7 +215,7 @@ def unconfirmed_attempt(db: Session, order: Order) -> TransmissionAttempt | None
 
 def record_due(attempt: TransmissionAttempt) -> None:
     """The attempt's written record may now need its first or a new version: the records
-    renderer (``records.render_due``) looks at it next, in this transaction's commit."""
+    renderer (``issuing.render_due``) looks at it next, in this transaction's commit."""
     attempt.record_due_at = now()
 
 

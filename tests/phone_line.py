@@ -17,9 +17,10 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 from werkzeug.wsgi import ClosingIterator
 
-from logging_app import audit, create_app, records, schema
+from logging_app import audit, create_app, schema
 from logging_app.db import engine_of, transaction
 from logging_app.demo import seed_if_empty
+from logging_app.record import issuing
 from tests.conftest import app_overrides
 from voice import scenarios
 from voice.simulator import Simulator
@@ -101,7 +102,7 @@ class PhoneLine:
         deadline = time.monotonic() + 15
         while True:
             with transaction(self.app) as db:
-                if not records.anything_due(db):
+                if not issuing.anything_due(db):
                     return
             assert time.monotonic() < deadline, "records renderer still busy"
             time.sleep(0.02)
@@ -151,7 +152,7 @@ def open_line(
     # The records renderer, as ``ordophone serve`` runs it beside its workers.
     stop_renderer = threading.Event()
     renderer = threading.Thread(
-        target=records.render_forever, args=(app, stop_renderer), kwargs={"poll_seconds": 0.02}
+        target=issuing.render_forever, args=(app, stop_renderer), kwargs={"poll_seconds": 0.02}
     )
     renderer.start()
     line = PhoneLine(app, sim, served, switchboard)

@@ -14,9 +14,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from logging_app import records
 from logging_app.demo import DEMO_PHYSICIAN, DEMO_PHYSICIAN_USER, DEMO_SERVICE
 from logging_app.models import AuditEntry, CallLeg, Order, TransmissionAttempt, WrittenRecord
+from logging_app.record.content import record_content
 from tests.conftest import row_counts
 from tests.phone_line import PhoneLine
 from tests.portal_data import World, add_order, csrf_token, login
@@ -75,7 +75,7 @@ def test_the_physician_transmits_from_the_portal_through_the_simulator(line: Pho
             select(CallLeg).where(CallLeg.call_sid == attempt.physician_call_sid)
         ).one()
         assert (leg.from_number, leg.to_number) == ("+15145550000", DEMO_PHYSICIAN["phone"])
-        content = records.record_content(db, attempt)
+        content = record_content(db, attempt)
         assert content["prescriber"]["authenticated_by"] == "portal_session_and_callback"
     heard = line.sim.log_text()
     assert "Nous vous appelons comme demandé depuis le portail" in heard

@@ -15,8 +15,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from logging_app import records
 from logging_app.models import AuditEntry, Order
+from logging_app.record.content import record_content
 from tests.conftest import row_counts
 from tests.portal_data import World, add_order, add_transmission, csrf_token, login
 
@@ -186,7 +186,7 @@ def test_a_transmitted_order_is_corrected_by_a_new_order_that_names_it(
     assert "Remplace l'ordonnance" in html.unescape(page) and old.number in page
     new.service_id = world.clinic.id
     attempt = add_transmission(db, new, world.clinic)
-    assert records.record_content(db, attempt)["order"]["replaces"] == old.number
+    assert record_content(db, attempt)["order"]["replaces"] == old.number
 
 
 @pytest.mark.parametrize("status", ["ready", "draft"])

@@ -15,9 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bench import oracle
-from logging_app import call_progress, records
+from logging_app import call_progress
 from logging_app.models import AuditEntry, CallLeg, Order, TransmissionAttempt
-from logging_app.pdf import render_record
+from logging_app.record import store
+from logging_app.record.pdf import render_record
 from tests.conftest import row_counts
 from tests.phone_line import PhoneLine
 from tests.test_record_pdf import pages as pdf_pages
@@ -225,7 +226,7 @@ def test_a_refused_read_back_then_a_transmission_make_two_versions_in_turn(
         found = db.scalars(select(Order).where(Order.number == order["number"])).one()
         refused, transmitted = sorted(found.attempts, key=lambda a: a.id)
         made = sorted(
-            (r for r in records.records_of(db, found) if r.copy == "service"),
+            (r for r in store.records_of(db, found) if r.copy == "service"),
             key=lambda r: r.version,
         )
         assert oracle.check(db) == []  # once transmitted, the refusal recorded, chain intact

@@ -16,13 +16,13 @@ from typing import Any
 import pypdf
 import pytest
 
-from logging_app.pdf import (
+from logging_app.record.content import content_sha256
+from logging_app.record.pdf import (
     BANNERS,
     CERTIFICATION_EN,
     CERTIFICATION_FR,
     SHORT_BANNERS,
     Copy,
-    content_sha256,
     render_record,
 )
 
@@ -440,7 +440,7 @@ def test_same_content_gives_identical_bytes() -> None:
 
 def test_bytes_do_not_depend_on_the_process() -> None:
     script = (
-        "import sys; from logging_app.pdf import render_record; "
+        "import sys; from logging_app.record.pdf import render_record; "
         "from test_record_pdf import record; "
         "sys.stdout.buffer.write(render_record(record(), 'service'))"
     )

@@ -21,12 +21,13 @@ from flask.testing import FlaskClient
 from sqlalchemy import inspect, select, update
 from sqlalchemy.orm import Session
 
-from logging_app import create_app, records
+from logging_app import create_app
 from logging_app.cli import main
 from logging_app.clock import now
 from logging_app.config import ConfigError
 from logging_app.db import engine_of, transaction
 from logging_app.models import AuditEntry, TransmissionAttempt
+from logging_app.record import issuing
 from tests.conftest import row_counts
 from tests.test_written_record import arrange_transmission
 
@@ -193,7 +194,7 @@ def test_serve_runs_a_production_server(
             time.sleep(0.1)
         assert row_counts(db)["written_records"] == 2, (tmp_path / "serve.log").read_text()
         entry = db.scalars(select(AuditEntry).where(AuditEntry.action == "record.created")).one()
-        assert entry.actor == records.RENDERER_ACTOR
+        assert entry.actor == issuing.RENDERER_ACTOR
         # A renderer that dies is started again.
         os.kill(renderers[0], signal.SIGKILL)
         while time.monotonic() < deadline and not _renderers(server.pid, besides=renderers):

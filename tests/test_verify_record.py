@@ -10,8 +10,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from logging_app import records
 from logging_app.models import AuditEntry, WrittenRecord
+from logging_app.record import store
 from tests.portal_data import World, add_order, add_transmission, csrf_token, login, tiny_pdf
 
 
@@ -25,10 +25,10 @@ def test_find_record_by_pdf_names_the_order_copy_and_version(db: Session, world:
     order = add_order(db, world.tremblay, world.clinic, seed=1)
     add_transmission(db, order, world.clinic)
     stored = db.scalars(select(WrittenRecord).where(WrittenRecord.copy == "service")).one()
-    found = records.find_record_by_pdf(db, stored.pdf)
+    found = store.find_record_by_pdf(db, stored.pdf)
     assert found is not None
     assert (found.order_id, found.copy, found.version) == (order.id, "service", 1)
-    assert records.find_record_by_pdf(db, stored.pdf + b"\n") is None
+    assert store.find_record_by_pdf(db, stored.pdf + b"\n") is None
 
 
 def test_a_clerk_learns_that_a_record_is_authentic(

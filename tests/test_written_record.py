@@ -18,7 +18,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import Session
 
-from logging_app import directory, orders, records, transmissions
+from logging_app import directory, orders, transmissions
 from logging_app.cli import main
 from logging_app.db import transaction
 from logging_app.demo import DEMO_SERVICE, add_demo_physician, demo_order_form
@@ -31,6 +31,7 @@ from logging_app.models import (
     TransmissionAttempt,
     WrittenRecord,
 )
+from logging_app.record import issuing, store
 from tests.conftest import FakeClock
 
 T0 = datetime(2026, 11, 20, 14, 0, tzinfo=UTC)
@@ -118,7 +119,7 @@ def arrange_transmission(app: Flask, *, complete: bool = True, outcome: str = "t
 def issue(app: Flask, wait_seconds: int = 600) -> list[WrittenRecord]:
     with transaction(app) as db:
         attempt_id = db.scalars(select(TransmissionAttempt.id)).one()
-    return records.issue_record(app, attempt_id, "test", wait_seconds=wait_seconds)
+    return issuing.issue_record(app, attempt_id, "test", wait_seconds=wait_seconds)
 
 
 def pdf_text(data: bytes) -> str:
@@ -168,10 +169,10 @@ def test_the_renderer_issues_what_is_due_then_the_attempt_leaves_its_queue(
         clock.current = T0 + timedelta(seconds=170)
         with transaction(app) as session:
             transmissions.record_due(session.scalars(select(TransmissionAttempt)).one())
-        assert records.render_due(app, "test", wait_seconds=600) == 1
+        assert issuing.render_due(app, "test", wait_seconds=600) == 1
         assert db.scalar(select(func.count()).select_from(WrittenRecord)) == 2
         assert _due_at(db) is None
-        assert records.render_due(app, "test", wait_seconds=600) == 0
+        assert issuing.render_due(app, "test", wait_seconds=600) == 0
 
 
 def test_the_renderer_waits_for_the_material_until_the_wait_is_over(
@@ -183,13 +184,13 @@ def test_the_renderer_waits_for_the_material_until_the_wait_is_over(
         clock.current = T0 + timedelta(seconds=160)  # the attempt ended now
         with transaction(app) as session:
             transmissions.record_due(session.scalars(select(TransmissionAttempt)).one())
-        assert records.render_due(app, "test", wait_seconds=600) == 0
+        assert issuing.render_due(app, "test", wait_seconds=600) == 0
         assert _due_at(db) == T0 + timedelta(seconds=760)
         clock.advance(seconds=599)
-        assert records.render_due(app, "test", wait_seconds=600) == 0
+        assert issuing.render_due(app, "test", wait_seconds=600) == 0
         assert db.scalar(select(func.count()).select_from(WrittenRecord)) == 0
         clock.advance(seconds=2)
-        assert records.render_due(app, "test", wait_seconds=600) == 1
+        assert issuing.render_due(app, "test", wait_seconds=600) == 1
         assert _due_at(db) is None
 
 
@@ -231,7 +232,7 @@ def test_two_sweeps_at_once_make_one_record(app: Flask, db: Session) -> None:
 
     def sweep() -> None:
         barrier.wait()
-        made.append(records.sweep(app, "test", wait_seconds=1))
+        made.append(issuing.sweep(app, "test", wait_seconds=1))
 
     threads = [threading.Thread(target=sweep) for _ in range(2)]
     for thread in threads:
@@ -253,7 +254,7 @@ def test_export_is_byte_identical_and_verify_knows_it(
     )
     assert result.exit_code == 0, result.stderr
     with transaction(app) as session:
-        stored = records.find_record(session, number, "service")
+        stored = store.find_record(session, number, "service")
         assert stored is not None and out.read_bytes() == stored.pdf
     verified = runner.invoke(main, ["record", "verify", str(out)])
     assert verified.exit_code == 0
@@ -293,7 +294,7 @@ def test_order_show_lists_records_and_transcript(app: Flask, runner: CliRunner) 
         (1, "service"),
     ]
     with transaction(app) as session:
-        stored = records.find_record(session, number, "service")
+        stored = store.find_record(session, number, "service")
         assert stored is not None
         assert shown["records"][1]["sha256"] == stored.sha256
         assert shown["records"][1]["content_sha256"] == stored.content_sha256

@@ -18,7 +18,7 @@ from sqlalchemy import Select, exists, func, select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql import ColumnElement
 
-from logging_app import acknowledgements, audit, call_history, call_progress, db, records, search
+from logging_app import acknowledgements, audit, call_history, call_progress, db, search
 from logging_app.accounts import actor_of
 from logging_app.models import Acknowledgement, ImagingService, Order, User, WrittenRecord
 from logging_app.notify import outbox
@@ -31,6 +31,7 @@ from logging_app.portal.access import (
 )
 from logging_app.portal.forms import ButtonForm, CancelForm, ConfirmReadBackForm, SearchForm
 from logging_app.portal.i18n import TIMEZONE
+from logging_app.record import store
 
 bp = Blueprint("orders", __name__)
 PAGE_SIZE = 25
@@ -163,7 +164,7 @@ def render_order(database: Session, order: Order, **forms: FlaskForm) -> str:
     segments = sum(len(lines) for lines in transcripts.values())
     details = {"transcript_segments": segments} if segments else None
     audit.record(database, actor_of(user), "order.viewed", "order", order.number, details)
-    attempts, shown_records = order.attempts, records.records_of(database, order)
+    attempts, shown_records = order.attempts, store.records_of(database, order)
     if user.role == SERVICE:  # its own calls and its own copies, nothing of another service's
         attempts = [a for a in attempts if a.service_id == user.service_id]
         own_copies = service_records(user.service_id or 0).where(WrittenRecord.order_id == order.id)
@@ -203,7 +204,7 @@ def download(number: str, version: int, copy: str) -> ResponseReturnValue:
     """One copy of one version of the written record: the stored bytes, as an attachment."""
     database = db.session()
     order = visible_order(database, number)
-    record = records.record_of(database, order, version, copy)
+    record = store.record_of(database, order, version, copy)
     user = current_user()
     assert user is not None
     if record is None or not _may_read(database, user, record):
@@ -213,6 +214,6 @@ def download(number: str, version: int, copy: str) -> ResponseReturnValue:
     database.commit()
     response = Response(record.pdf, mimetype="application/pdf")
     response.headers["Content-Disposition"] = (
-        f'attachment; filename="{records.file_name(order, record)}"'
+        f'attachment; filename="{store.file_name(order, record)}"'
     )
     return response

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from wtforms import Field
 from wtforms.form import BaseForm
 
-from logging_app import db, orders, records, service_directory, transmissions
+from logging_app import db, orders, service_directory, transmissions
 from logging_app.accounts import actor_of
 from logging_app.models import Order, User
 from logging_app.portal.access import current_user, visible_orders
@@ -33,6 +33,7 @@ from logging_app.portal.forms import (
 )
 from logging_app.portal.labels import grouped
 from logging_app.portal.orders import render_order
+from logging_app.record import issuing
 from logging_app.validation import InvalidField, InvalidFields
 
 bp = Blueprint("prescribing", __name__)
@@ -257,7 +258,7 @@ def confirm(number: str) -> ResponseReturnValue:
         return redirect(url_for("orders.show", number=number)), 303
     database.commit()
     wait = current_app.config["ORDOPHONE"].record_wait_seconds
-    records.issue_record(current_app, attempt.id, actor_of(user), wait_seconds=wait)
+    issuing.issue_record(current_app, attempt.id, actor_of(user), wait_seconds=wait)
     flash(_("Read-back confirmed: the order is transmitted."))
     return redirect(url_for("orders.show", number=number))
 

@@ -15,12 +15,13 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from logging_app import audit, db, records
+from logging_app import audit, db
 from logging_app.accounts import actor_of
 from logging_app.clock import now
 from logging_app.models import Order, VerifyCheck, WrittenRecord
 from logging_app.portal.access import current_user, visible_orders
 from logging_app.portal.forms import VerifyForm
+from logging_app.record import store
 
 bp = Blueprint("verify", __name__)
 MAX_ANONYMOUS_CHECKS = 20  # per address in WINDOW, for visitors not signed in
@@ -49,7 +50,7 @@ def check() -> ResponseReturnValue:
                                throttled=True)  # fmt: skip
         return page, 429
     data = upload.pdf.data.read()
-    record = records.find_record_by_pdf(database, data)
+    record = store.find_record_by_pdf(database, data)
     order = database.get(Order, record.order_id) if record is not None else None
     details: dict[str, audit.Detail] = {
         "found": record is not None,

@@ -31,15 +31,16 @@ from logging_app.db import transaction
 from logging_app.models import (
     RECORDED_OUTCOMES,
     VOIDED_OUTCOMES,
-    Confirmation,
-    Order,
-    Recording,
     TranscriptSegment,
     TransmissionAttempt,
     WrittenRecord,
 )
 from logging_app.notify import outbox
-from logging_app.pdf import SCHEMA, Copy, content_sha256, render_record
+
+from .content import canonical_json, content_sha256, record_content, recording_of
+from .format import Copy
+from .pdf import render_record
+from .store import records_of
 
 FINAL_RECORDING_STATUSES = ("completed", "absent", "failed", "deleted")
 # What may differ between two versions without anything new having happened.
@@ -49,142 +50,13 @@ COPIES: tuple[Copy, ...] = ("prescriber", "service")
 ISSUE_TRIES = 3
 
 
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
-
-
-def _transcript(db: Session, attempt: TransmissionAttempt) -> list[dict[str, Any]]:
-    segments = db.scalars(
-        select(TranscriptSegment)
-        .where(TranscriptSegment.attempt_id == attempt.id)
-        .order_by(TranscriptSegment.sequence, TranscriptSegment.id)
-    )
-    return [{"speaker": s.speaker, "text": s.text, "confidence": s.confidence} for s in segments]
-
-
-def _recording(db: Session, attempt: TransmissionAttempt) -> Recording | None:
-    return db.scalars(
-        select(Recording).where(Recording.attempt_id == attempt.id).order_by(Recording.id)
-    ).first()
-
-
-def _professional(attempt: TransmissionAttempt) -> Confirmation | None:
-    confirmed = [c for c in attempt.confirmations if c.stated_role != "staff"]
-    return confirmed[-1] if confirmed else None
-
-
-def _professional_call_sid(attempt: TransmissionAttempt) -> str | None:
-    sids = [leg.call_sid for leg in attempt.legs if leg.role == "professional"]
-    return sids[-1] if sids else None
-
-
-def record_content(db: Session, attempt: TransmissionAttempt) -> dict[str, Any]:
-    """Everything the record prints, as canonical JSON-able data (version fields excluded)."""
-    order = attempt.order
-    professional = _professional(attempt)
-    recording = _recording(db, attempt)
-    # The conversation's length: the recording's, as Twilio measured it, else our own clock's.
-    duration = recording.duration_seconds if recording else None
-    if duration is None and attempt.connected_at and attempt.ended_at:
-        duration = int((attempt.ended_at - attempt.connected_at).total_seconds())
-    return {
-        "schema": SCHEMA,
-        "order": {
-            "number": order.number,
-            "priority": order.priority,
-            "exam": {
-                "text": order.exam_text,
-                "modality": order.modality,
-                "region": order.body_region,
-                "laterality": order.laterality,
-                "contrast": order.contrast,
-            },
-            "indication": order.indication,
-            "created_at": _iso(order.created_at),
-            "replaces": order.replaces.number if order.replaces is not None else None,
-        },
-        "prescriber": {
-            "name": order.physician.name,
-            "licence": order.physician.licence_number,
-            "authenticated_by": attempt.authenticated_by,
-        },
-        "patient": {
-            "name": order.patient_name,
-            "dob": order.patient_dob.isoformat(),
-            "nam": order.patient_nam,
-        },
-        "service": {
-            "name": attempt.service.name,
-            "phone": attempt.service.phone,
-            "address": attempt.service.address,
-            "chosen_by_patient": True,
-        },
-        "professional": None
-        if professional is None
-        else {
-            "role": professional.stated_role,
-            "permit_number": professional.permit_number,
-            "name": professional.spoken_name,
-            "name_confidence": professional.name_confidence,
-            "confirmed_at": _iso(professional.at),
-        },
-        "refusals": [
-            {"role": "staff", "at": _iso(c.at)}
-            for c in attempt.confirmations
-            if c.stated_role == "staff"
-        ],
-        "call": {
-            "started_at": _iso(attempt.started_at),
-            "ended_at": _iso(attempt.ended_at),
-            "duration_seconds": duration,
-            "physician_call_sid": attempt.physician_call_sid,
-            "professional_call_sid": _professional_call_sid(attempt),
-            "recording_sid": recording.recording_sid if recording else None,
-            "recording_sha256": recording.audio_sha256 if recording else None,
-        },
-        "read_back": {
-            "confirmed": attempt.read_back_confirmed,
-            "confirmed_at": _iso(attempt.read_back_confirmed_at),
-        },
-        "outcome": attempt.outcome,
-        "transcript": _transcript(db, attempt),
-    }
-
-
-def records_of(db: Session, order: Order) -> list[WrittenRecord]:
-    """Every copy of every version of ``order``'s record, latest version first."""
-    return list(
-        db.scalars(
-            select(WrittenRecord)
-            .where(WrittenRecord.order_id == order.id)
-            .order_by(WrittenRecord.version.desc(), WrittenRecord.copy)
-        )
-    )
-
-
-def record_of(db: Session, order: Order, version: int, copy: str) -> WrittenRecord | None:
-    """One copy of one version of ``order``'s record."""
-    return db.scalars(
-        select(WrittenRecord).where(
-            WrittenRecord.order_id == order.id,
-            WrittenRecord.version == version,
-            WrittenRecord.copy == copy,
-        )
-    ).first()
-
-
-def file_name(order: Order, record: WrittenRecord) -> str:
-    """The name a downloaded copy is saved under (no patient data)."""
-    return f"ordophone-{order.number}-v{record.version}-{record.copy}.pdf"
-
-
 def is_complete(db: Session, attempt: TransmissionAttempt) -> bool:
     """True when the call has ended and its recording and transcript are final."""
     if attempt.ended_at is None:
         return False
     if attempt.connected_at is None:
         return True
-    recording = _recording(db, attempt)
+    recording = recording_of(db, attempt)
     recording_done = recording is not None and recording.status in FINAL_RECORDING_STATUSES
     return recording_done and attempt.transcript_complete_at is not None
 
@@ -269,7 +141,7 @@ def _insert_version(
     """Store both copies of one version and audit it; [] if that version exists already."""
     attempt = db.get_one(TransmissionAttempt, attempt_id)
     digest = content_sha256(content)
-    content_json = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    content_json = canonical_json(content).decode("utf-8")
     copies = [
         WrittenRecord(
             order_id=attempt.order_id,
@@ -425,24 +297,3 @@ def sweep(app: Flask, actor: str, *, wait_seconds: int) -> int:
         if issue_record(app, attempt_id, actor, wait_seconds=wait_seconds):
             made += 1
     return made
-
-
-def find_record(
-    db: Session, number: str, copy: str, version: int | None = None
-) -> WrittenRecord | None:
-    """A stored copy of an order's record: the given version, or the latest."""
-    query = (
-        select(WrittenRecord)
-        .join(Order, Order.id == WrittenRecord.order_id)
-        .where(Order.number == number, WrittenRecord.copy == copy)
-    )
-    if version is not None:
-        query = query.where(WrittenRecord.version == version)
-    return db.scalars(query.order_by(WrittenRecord.version.desc())).first()
-
-
-def find_record_by_pdf(db: Session, data: bytes) -> WrittenRecord | None:
-    """The record whose stored bytes are exactly ``data``, or None if Ordophone never issued
-    it (or it was altered since): the portal's verify page and ``ordophone record verify``."""
-    digest = hashlib.sha256(data).hexdigest()
-    return db.scalars(select(WrittenRecord).where(WrittenRecord.sha256 == digest)).first()

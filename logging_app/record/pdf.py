@@ -15,9 +15,7 @@ stored bytes or by the content hash, not by re-rendering them years later.
 from __future__ import annotations
 
 import functools
-import hashlib
 import io
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,11 +23,11 @@ from reportlab import rl_config
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageTemplate, Paragraph
 
-from . import pdf_format as f
-from . import pdf_layout as layout
-from . import pdf_sections as sections
-from .pdf_fonts import FONT, register_fonts
-from .pdf_format import (
+from . import format as f
+from . import layout, sections
+from .content import content_sha256
+from .fonts import FONT, register_fonts
+from .format import (
     BANNERS,
     CERTIFICATION_EN,
     CERTIFICATION_FR,
@@ -37,7 +35,7 @@ from .pdf_format import (
     SHORT_BANNERS,
     Copy,
 )
-from .pdf_page import NumberedCanvas, draw_running_text
+from .page import NumberedCanvas, draw_running_text
 
 __all__ = [
     "BANNERS",
@@ -47,17 +45,10 @@ __all__ = [
     "SHORT_BANNERS",
     "TITLE",
     "Copy",
-    "content_sha256",
     "render_record",
 ]
 
 TITLE = "Ordonnance verbale d'imagerie médicale / Verbal imaging order — record"
-
-
-def content_sha256(content: Mapping[str, Any]) -> str:
-    """SHA-256 (hex) of the canonical JSON of the record's content (rule R2)."""
-    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def render_record(content: Mapping[str, Any], copy: Copy) -> bytes:

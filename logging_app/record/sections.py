@@ -1,8 +1,8 @@
 """The sections of the written record, top to bottom, as reportlab flowables.
 
 Each builder takes its part of the record's content and returns flowables; the wording,
-French with English beside it, is here. Values go through `pdf_format`, which returns
-plain text: tables take it as it is, Paragraphs get it escaped (`pdf_layout.markup`).
+French with English beside it, is here. Values go through `format`, which returns
+plain text: tables take it as it is, Paragraphs get it escaped (`layout.markup`).
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from typing import Any
 
 from reportlab.platypus import CondPageBreak, Flowable, KeepTogether, Paragraph
 
-from . import pdf_format as f
-from . import pdf_layout as layout
+from . import format as f
+from . import layout
 
 
 def banner(copy: f.Copy) -> Flowable:

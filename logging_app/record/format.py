@@ -2,7 +2,7 @@
 
 Everything here returns plain text (never markup): user text goes through `text()`, which
 keeps only what the font can draw. Whoever puts text into a Paragraph escapes it
-(`pdf_layout.markup`); table cells take it as it is.
+(`layout.markup`); table cells take it as it is.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from .pdf_fonts import printable
+from .fonts import printable
 
 MONTREAL = ZoneInfo("America/Montreal")
 
@@ -133,7 +133,7 @@ NO = ("Non", "No")
 
 
 def text(value: object) -> str:
-    """User text as the record prints it (see `pdf_fonts.printable`)."""
+    """User text as the record prints it (see `fonts.printable`)."""
     return printable(str(value))
 
 

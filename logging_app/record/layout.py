@@ -1,7 +1,7 @@
 """The look of the written record: styles, the tables of its sections and markup helpers.
 
-Fonts and what they can print are in `pdf_fonts`; header, footer and page x of y in
-`pdf_page`.
+Fonts and what they can print are in `fonts`; header, footer and page x of y in
+`page`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import inch
 from reportlab.platypus import Flowable, Paragraph, Spacer, Table, TableStyle
 
-from .pdf_fonts import FONT, FONT_BOLD, FONT_ITALIC, register_fonts, wrap_lines
+from .fonts import FONT, FONT_BOLD, FONT_ITALIC, register_fonts, wrap_lines
 
 PAGE_SIZE = letter  # Québec clinics file Letter paper
 PAGE_WIDTH, PAGE_HEIGHT = PAGE_SIZE

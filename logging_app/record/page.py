@@ -8,9 +8,9 @@ from reportlab.lib.units import inch
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen.canvas import Canvas
 
-from .pdf_fonts import FONT, FONT_BOLD, printable
-from .pdf_format import VOIDED
-from .pdf_layout import (
+from .fonts import FONT, FONT_BOLD, printable
+from .format import VOIDED
+from .layout import (
     FRAME_WIDTH,
     MARGIN_BOTTOM,
     MARGIN_TOP,
