@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean chromium package-check
+.PHONY: run test lint bench clean chromium pdf-tools package-check
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,7 +38,13 @@ PYTEST_WORKERS ?= -n 2
 PG_PROBE = $(BIN)/python -c "import sys, sqlalchemy as sa; \
 	sa.create_engine(sys.argv[1], connect_args={'connect_timeout': 3}).connect().close()"
 
-test: lint chromium
+# The signed records are checked with qpdf and poppler's pdfsig too (Debian's packages).
+pdf-tools:
+	@command -v qpdf >/dev/null 2>&1 && command -v pdfsig >/dev/null 2>&1 || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq qpdf poppler-utils >/dev/null)
+
+test: lint chromium pdf-tools
 	@echo "== pytest on SQLite"
 	$(BIN)/pytest $(PYTEST_WORKERS)
 	@if $(PG_PROBE) "$(TEST_DATABASE_URL)" 2>/dev/null; then \

@@ -21,14 +21,22 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 from flask import Flask
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from logging_app import acknowledgements, audit, create_app, directory, orders, schema
 from logging_app.config import ConfigError
 from logging_app.db import engine_of, transaction
-from logging_app.models import COPIES, LANGUAGES, USER_ROLES, Order
+from logging_app.models import (
+    COPIES,
+    LANGUAGES,
+    USER_ROLES,
+    Order,
+    SigningCertificate,
+    TransmissionAttempt,
+)
 from logging_app.notify import outbox, sender
-from logging_app.record import issuing, store
+from logging_app.record import fhir, issuing, recording, signing, store, verify
 from logging_app.validation import InvalidField
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -93,6 +101,14 @@ def init_db(app: Flask) -> None:
         click.echo(f"Database already at the latest schema ({after}).")
     else:
         click.echo(f"Database migrated from {before or 'empty'} to {after}.")
+    settings = app.config["ORDOPHONE"]
+    if settings.signing_demo and signing.ensure_demo_certificate(
+        settings.signing_p12, settings.organisation_name
+    ):
+        click.echo(
+            f"Demo signing certificate created in {settings.signing_p12} (records will say "
+            "their signature is a demo one; set SIGNING_P12 to sign with your organisation's)."
+        )
 
 
 @main.command()
@@ -353,52 +369,128 @@ def record_group() -> None:
 @click.argument("number")
 @click.option("--copy", "copy", required=True, type=click.Choice(COPIES))
 @click.option("--version", "version", type=click.IntRange(min=1), help="Default: the latest.")
+@click.option(
+    "--format",
+    "kind",
+    type=click.Choice(["pdf", "fhir"]),
+    default="pdf",
+    show_default=True,
+    help="pdf: the stored file; fhir: a FHIR R4 Bundle holding it.",
+)
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, writable=True))
 @with_app
-def record_export(app: Flask, number: str, copy: str, version: int | None, out: str) -> None:
-    """Write a record's PDF exactly as stored (its SHA-256 equals the stored one)."""
+def record_export(
+    app: Flask, number: str, copy: str, version: int | None, kind: str, out: str
+) -> None:
+    """Write a record's PDF exactly as stored (its SHA-256 equals the stored one), or a
+    FHIR R4 Bundle of the order, its people, the transmission and that PDF."""
     with transaction(app) as db:
         found = store.find_record(db, number.strip(), copy, version)
         if found is None:
             which = f"version {version}" if version else "any version"
             _fail(f"NUMBER: order {number.strip()!r} has no {copy} record ({which})")
-        Path(out).write_bytes(found.pdf)
-        audit.record(
-            db,
-            actor(),
-            "record.exported",
-            "order",
-            number.strip(),
-            {"copy": copy, "version": found.version},
-        )
+        details: dict[str, audit.Detail] = {"copy": copy, "version": found.version}
+        if kind == "fhir":
+            latest = store.latest_version(db, found.order_id) == found.version
+            Path(out).write_text(fhir.to_json(fhir.bundle(found, latest=latest)) + "\n")
+            details["format"] = kind
+        else:
+            Path(out).write_bytes(found.pdf)
+        audit.record(db, actor(), "record.exported", "order", number.strip(), details)
+    what = "FHIR Bundle of order" if kind == "fhir" else "order"
     click.echo(
-        f"Wrote {out}: order {number.strip()}, {copy} copy, version {found.version}, "
-        f"SHA-256 {found.sha256}"
+        f"Wrote {out}: {what} {number.strip()}, {copy} copy, version {found.version}, "
+        f"PDF SHA-256 {found.sha256}"
     )
 
 
 @record_group.command("verify")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--recording",
+    "recording_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="An audio file (WAV): is it the recording of a recorded call?",
+)
 @with_app
-def record_verify(app: Flask, file: str) -> None:
-    """Say whether FILE is a record Ordophone issued (exit 0) or not (exit 1)."""
-    data = Path(file).read_bytes()
+def record_verify(app: Flask, file: str | None, recording_file: str | None) -> None:
+    """Say whether FILE is a record Ordophone issued, unchanged and signed by Ordophone
+    (exit 0) or not (exit 1), and which check failed; with --recording, whether an audio
+    file is a call's recording."""
+    if file is None and recording_file is None:
+        _fail("FILE: give a record's PDF, or --recording with an audio file")
+    verified = True
     with transaction(app) as db:
-        found = store.find_record_by_pdf(db, data)
-        number = db.get_one(Order, found.order_id).number if found is not None else None
-        details = {"found": found is not None, "version": found.version if found else None}
-        audit.record(db, actor(), "record.verified", "order", number, details)
-    if found is None:
-        click.echo(
-            f"NOT VERIFIED: {file} is not a record issued by Ordophone "
-            "(no stored record has this SHA-256; altered or foreign).",
-            err=True,
-        )
+        if file is not None:
+            verified = _verify_pdf(db, file)
+        if recording_file is not None:
+            verified = _verify_recording(db, recording_file) and verified
+    if not verified:
         sys.exit(1)
+
+
+def _verify_pdf(db: Session, file: str) -> bool:
+    result = verify.verify_pdf(db, Path(file).read_bytes())
+    found = result.record
+    number = db.get_one(Order, found.order_id).number if found is not None else None
+    details: dict[str, audit.Detail] = {
+        "found": found is not None,
+        "version": found.version if found else None,
+        "signature": result.signature,
+    }
+    audit.record(db, actor(), "record.verified", "order", number, details)
+    if found is None or not result.verified:
+        click.echo(f"NOT VERIFIED: {file}: {result.problem}.", err=True)
+        return False
+    if result.signature == "valid":
+        signed = f"signature valid, signed by {result.signer}"
+    else:
+        signed = "not signed (issued before Ordophone signed its records)"
     click.echo(
         f"VERIFIED: order {number}, {found.copy} copy, version {found.version}, "
-        f"issued {found.created_at.isoformat()}, SHA-256 {found.sha256}"
+        f"issued {found.created_at.isoformat()}, SHA-256 {found.sha256}; {signed}"
     )
+    return True
+
+
+def _verify_recording(db: Session, file: str) -> bool:
+    found = recording.matching(db, Path(file).read_bytes())
+    if found is None:
+        click.echo(
+            f"NOT VERIFIED: {file} is not the recording of any call Ordophone recorded "
+            "(no fetched recording has this SHA-256).",
+            err=True,
+        )
+        return False
+    attempt = db.get_one(TransmissionAttempt, found.attempt_id)
+    audit.record(db, actor(), "recording.verified", "order", attempt.order.number)
+    click.echo(
+        f"VERIFIED: the recording {found.recording_sid} of order {attempt.order.number}, "
+        f"SHA-256 {found.audio_sha256}"
+    )
+    return True
+
+
+@main.group("signing")
+def signing_group() -> None:
+    """The certificate that signs the written records."""
+
+
+@signing_group.command("certificate")
+@click.option("--all", "every", is_flag=True, help="Also the certificates that signed before.")
+@with_app
+def signing_certificate(app: Flask, every: bool) -> None:
+    """Print the signing certificate in PEM, for an imaging service to trust."""
+    seal = signing.seal_of(app.config["ORDOPHONE"])
+    click.echo(seal.pem, nl=False)
+    if every:
+        with transaction(app) as db:
+            for pem in db.scalars(
+                select(SigningCertificate.pem)
+                .where(SigningCertificate.sha256 != seal.fingerprint)
+                .order_by(SigningCertificate.id)
+            ):
+                click.echo(pem, nl=False)
 
 
 @main.group("records")

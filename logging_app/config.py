@@ -49,6 +49,12 @@ class Settings:
     smtp_url: str | None = None  # notices by email wait in the outbox while unset
     mail_from: str = "ordophone@localhost"
     notify_retry_hours: int = 24
+    # The records' signing key (PKCS#12); unset, the demo certificate in the instance folder.
+    signing_p12: Path = Path("signing-demo.p12")
+    signing_p12_password: str | None = None
+    signing_demo: bool = True
+    signing_tsa_url: str | None = None  # RFC 3161 timestamps (PAdES B-T) when set
+    organisation_name: str = "Ordophone (démonstration)"
 
     @property
     def secure_cookies(self) -> bool:
@@ -195,9 +201,50 @@ def _mail_from(values: Mapping[str, Any]) -> str:
     return text
 
 
+def _signing_p12(values: Mapping[str, Any], instance_path: Path) -> tuple[Path, bool]:
+    """The PKCS#12 file that signs the records, and whether it is the demo one."""
+    from logging_app.record.signing import demo_path
+
+    text = _text(values, "SIGNING_P12")
+    if text is None:
+        if _text(values, "SIGNING_P12_PASSWORD") is not None:
+            raise ConfigError("SIGNING_P12_PASSWORD: set without SIGNING_P12")
+        return demo_path(instance_path), True
+    path = Path(text)
+    if not path.is_file():
+        raise ConfigError(f"SIGNING_P12: no such file: {text}")
+    return path, False
+
+
+def _signing_check(settings: Settings) -> Settings:
+    """A configured key must open now, not at the first record (the demo one is made by
+    ``init-db`` or the first record)."""
+    from logging_app.record.signing import SigningError, load_seal
+
+    if not settings.signing_demo:
+        try:
+            load_seal(
+                settings.signing_p12,
+                settings.signing_p12_password,
+                organisation=settings.organisation_name,
+                demo=False,
+                tsa_url=settings.signing_tsa_url,
+            )
+        except SigningError as exc:
+            raise ConfigError(f"SIGNING_P12: {exc}") from None
+    return settings
+
+
+def _tsa_url(values: Mapping[str, Any]) -> str | None:
+    if _text(values, "SIGNING_TSA_URL") is None:
+        return None
+    return _http_url(values, "SIGNING_TSA_URL", "https://tsa.example.org/")
+
+
 def load_settings(values: Mapping[str, Any], instance_path: Path) -> Settings:
     """Build the settings from ``values`` (the environment, or overrides on top of it)."""
-    return Settings(
+    p12, demo = _signing_p12(values, instance_path)
+    settings = Settings(
         database_url=_database_url(values, instance_path),
         secret_key=_secret(values, instance_path, "SECRET_KEY", 16),
         audit_key=_secret(values, instance_path, "AUDIT_KEY", 32).encode(),
@@ -218,7 +265,13 @@ def load_settings(values: Mapping[str, Any], instance_path: Path) -> Settings:
         smtp_url=_smtp_url(values),
         mail_from=_mail_from(values),
         notify_retry_hours=_positive_int(values, "NOTIFY_RETRY_HOURS", 24),
+        signing_p12=p12,
+        signing_p12_password=_text(values, "SIGNING_P12_PASSWORD"),
+        signing_demo=demo,
+        signing_tsa_url=_tsa_url(values),
+        organisation_name=_text(values, "ORGANISATION_NAME") or "Ordophone (démonstration)",
     )
+    return _signing_check(settings)
 
 
 ENVIRONMENT_NAMES = (
@@ -242,4 +295,8 @@ ENVIRONMENT_NAMES = (
     "SMTP_URL",
     "MAIL_FROM",
     "NOTIFY_RETRY_HOURS",
+    "SIGNING_P12",
+    "SIGNING_P12_PASSWORD",
+    "SIGNING_TSA_URL",
+    "ORGANISATION_NAME",
 )

@@ -362,6 +362,9 @@ class Recording(Base):
     channels: Mapped[int | None] = mapped_column(Integer)
     audio_sha256: Mapped[str | None] = mapped_column(String(64))
     audio_path: Mapped[str | None] = mapped_column(String(500))
+    # Measured from the audio file itself once fetched (``record.recording``).
+    audio_milliseconds: Mapped[int | None] = mapped_column(Integer)
+    audio_fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)
 
@@ -566,3 +569,17 @@ class LoginAttempt(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     __table_args__ = (Index("ix_login_attempts_address_at", "address", "at"),)
+
+
+class SigningCertificate(Base):
+    """A certificate that signed records: every one is kept, so that a record signed
+    before a renewal still verifies (``record.signing``)."""
+
+    __tablename__ = "signing_certificates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    subject: Mapped[str] = mapped_column(String(500))
+    pem: Mapped[str] = mapped_column(Text)
+    demo: Mapped[bool] = mapped_column(Boolean)
+    first_used_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)

@@ -55,6 +55,7 @@ def test_duplicated_and_reordered_webhooks_give_the_same_outcome_and_no_extra_ro
     # its first one was issued, which depends on timing too; the audit log says so.
     # Each version also queues one notice to the demo service's one contact.
     for rows in (clean_rows, faulty_rows):
+        rows.pop("signing_certificates", None)  # kept at the first record signed, once
         versions = rows["written_records"] // 2
         assert rows.pop("deliveries") == versions
         rows["audit_entries"] -= versions

@@ -3,16 +3,25 @@ per RecordingSid and the final transcript segments, by speaker, in order."""
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
+import wave
+from pathlib import Path
 
+import pytest
+import requests
+from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from logging_app.cli import main
 from logging_app.models import Recording, TranscriptSegment, WrittenRecord
 from tests.conftest import row_counts
-from tests.phone_line import PhoneLine
+from tests.phone_line import ACCOUNT_SID, AUTH_TOKEN, PhoneLine
+from tests.test_written_record import pdf_text
 from tests.webhook_client import Webhooks, make_world, place_leg
 from voice.scenarios import PHYSICIAN_LINES, READ_BACK
 
@@ -114,3 +123,38 @@ def test_the_written_record_is_issued_from_the_call_once_its_material_is_complet
     assert content["professional"]["role"] == "radiologist"
     assert len(content["transcript"]) == 4
     assert content["call"]["physician_call_sid"] == order["attempts"][0]["call_sids"]["physician"]
+
+
+def test_the_record_prints_the_recordings_own_hash_and_length_and_verify_knows_the_file(
+    line: PhoneLine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    line.run("radiologist")
+    with line.inspect() as db:
+        recording = db.scalars(select(Recording)).one()
+        latest = db.scalars(select(WrittenRecord).order_by(WrittenRecord.version.desc())).first()
+    assert latest is not None and recording.url
+    served = requests.get(recording.url + ".wav", auth=(ACCOUNT_SID, AUTH_TOKEN), timeout=5)
+    assert served.status_code == 200
+    audio = served.content  # the file as Twilio serves it
+    with wave.open(io.BytesIO(audio)) as sound:
+        milliseconds = round(sound.getnframes() * 1000 / sound.getframerate())
+    call = json.loads(latest.content_json)["call"]
+    assert call["recording_sha256"] == hashlib.sha256(audio).hexdigest()
+    assert call["recording_milliseconds"] == milliseconds > 0
+    text = pdf_text(latest.pdf)
+    assert hashlib.sha256(audio).hexdigest()[:8] in text and "Non disponible" not in text
+    assert f"{milliseconds / 1000:.1f} s".replace(".", ",") in text
+    settings = line.app.config["ORDOPHONE"]
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("ORDOPHONE_INSTANCE", line.app.instance_path)
+    monkeypatch.setenv("SECRET_KEY", settings.secret_key)
+    wav = tmp_path / "call.wav"
+    wav.write_bytes(audio)
+    same = CliRunner().invoke(main, ["record", "verify", "--recording", str(wav)])
+    assert same.exit_code == 0, same.stderr
+    assert f"VERIFIED: the recording {recording.recording_sid}" in same.stdout
+    wav.write_bytes(audio[:-2] + b"\x00\x01")  # one sample changed
+    other = CliRunner().invoke(main, ["record", "verify", "--recording", str(wav)])
+    assert other.exit_code == 1 and "is not the recording of any call" in other.stderr
+    neither = CliRunner().invoke(main, ["record", "verify"])
+    assert neither.exit_code == 2 and "FILE" in neither.stderr

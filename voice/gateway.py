@@ -60,11 +60,14 @@ class BaseUrlHttpClient(TwilioHttpClient):  # type: ignore[misc]
             self.session.verify = bundle
         self.base = urlsplit(base_url)
 
-    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
+    def target(self, url: str) -> str:
+        """``url`` with its scheme and host replaced by the base URL's."""
         parts = urlsplit(url)
         path = self.base.path.rstrip("/") + parts.path
-        target = urlunsplit((self.base.scheme, self.base.netloc, path, parts.query, ""))
-        response: Response = super().request(method, target, *args, **kwargs)
+        return urlunsplit((self.base.scheme, self.base.netloc, path, parts.query, ""))
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
+        response: Response = super().request(method, self.target(url), *args, **kwargs)
         return response
 
 
@@ -135,6 +138,22 @@ class Gateway:
             raise DeliveryError(f"Twilio not reached: {type(exc).__name__}") from None
         sid: str = message.sid
         return sid
+
+    def recording_audio(self, recording_url: str) -> bytes:
+        """A completed recording's audio as WAV, from its media URL (``RecordingUrl``)."""
+        client = self.client
+        http: BaseUrlHttpClient = client.http_client
+        try:
+            response = http.session.get(
+                http.target(recording_url + ".wav"),
+                auth=(client.username, client.password),
+                timeout=REST_TIMEOUT_SECONDS,
+            )
+        except OSError as exc:
+            raise GatewayError(f"recording not fetched: {type(exc).__name__}") from None
+        if response.status_code != 200:
+            raise GatewayError(f"recording not fetched: HTTP {response.status_code}")
+        return bytes(response.content)
 
     def redirect(self, call_sid: str, url: str) -> None:
         """Take a live call to new TwiML (out of a conference, if it is in one)."""

@@ -31,6 +31,7 @@ RULES: dict[str, frozenset[str]] = {
     "orders.search_orders": READERS,
     "orders.show": READERS,
     "orders.download": READERS,
+    "orders.download_fhir": READERS,
     # The imaging service's side: its acknowledgement of an order it received.
     "receiving.acknowledge": frozenset({SERVICE}),
     # The physician's side: each view also checks the order is theirs (404 otherwise).

@@ -31,7 +31,7 @@ from logging_app.portal.access import (
 )
 from logging_app.portal.forms import ButtonForm, CancelForm, ConfirmReadBackForm, SearchForm
 from logging_app.portal.i18n import TIMEZONE
-from logging_app.record import store
+from logging_app.record import fhir, store
 
 bp = Blueprint("orders", __name__)
 PAGE_SIZE = 25
@@ -202,6 +202,30 @@ def _may_read(database: Session, user: User, record: WrittenRecord) -> bool:
 @bp.get("/orders/<number>/records/<int:version>/<copy>.pdf")
 def download(number: str, version: int, copy: str) -> ResponseReturnValue:
     """One copy of one version of the written record: the stored bytes, as an attachment."""
+    order, record = _readable_record(number, version, copy, "pdf")
+    response = Response(record.pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{store.file_name(order, record)}"'
+    )
+    return response
+
+
+@bp.get("/orders/<number>/records/<int:version>/<copy>.fhir.json")
+def download_fhir(number: str, version: int, copy: str) -> ResponseReturnValue:
+    """The same copy as a FHIR R4 Bundle (the order, its people, the transmission, the PDF)."""
+    order, record = _readable_record(number, version, copy, "fhir")
+    latest = store.latest_version(db.session(), order.id) == record.version
+    body = fhir.to_json(fhir.bundle(record, latest=latest))
+    response = Response(body, mimetype="application/fhir+json")
+    name = store.file_name(order, record).removesuffix(".pdf") + ".fhir.json"
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+def _readable_record(
+    number: str, version: int, copy: str, kind: str
+) -> tuple[Order, WrittenRecord]:
+    """The record the signed-in user downloads (404 if they may not read it), audited."""
     database = db.session()
     order = visible_order(database, number)
     record = store.record_of(database, order, version, copy)
@@ -210,10 +234,8 @@ def download(number: str, version: int, copy: str) -> ResponseReturnValue:
     if record is None or not _may_read(database, user, record):
         abort(404)
     details: dict[str, str | int] = {"version": version, "copy": copy, "sha256": record.sha256}
+    if kind != "pdf":
+        details["format"] = kind
     audit.record(database, actor_of(user), "record.downloaded", "order", order.number, details)
     database.commit()
-    response = Response(record.pdf, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="{store.file_name(order, record)}"'
-    )
-    return response
+    return order, record

@@ -1,4 +1,5 @@
-"""Is this PDF a record Ordophone issued? (the same check as ``ordophone record verify``)
+"""Is this PDF a record Ordophone issued, unchanged and signed by Ordophone? (the same
+checks as ``ordophone record verify``)
 
 Open to anyone, signed in or not, so that a service that got a copy some other way can check
 it: the answer says only what the PDF itself prints (its order number, copy, version and
@@ -18,10 +19,10 @@ from sqlalchemy.orm import Session
 from logging_app import audit, db
 from logging_app.accounts import actor_of
 from logging_app.clock import now
-from logging_app.models import Order, VerifyCheck, WrittenRecord
+from logging_app.models import Order, VerifyCheck
 from logging_app.portal.access import current_user, visible_orders
 from logging_app.portal.forms import VerifyForm
-from logging_app.record import store
+from logging_app.record import store, verify
 
 bp = Blueprint("verify", __name__)
 MAX_ANONYMOUS_CHECKS = 20  # per address in WINDOW, for visitors not signed in
@@ -50,11 +51,13 @@ def check() -> ResponseReturnValue:
                                throttled=True)  # fmt: skip
         return page, 429
     data = upload.pdf.data.read()
-    record = store.find_record_by_pdf(database, data)
+    result = verify.verify_pdf(database, data)
+    record = result.record
     order = database.get(Order, record.order_id) if record is not None else None
     details: dict[str, audit.Detail] = {
         "found": record is not None,
         "version": record.version if record else None,
+        "signature": result.signature,
     }
     if user is None:
         details["address"] = address
@@ -67,8 +70,9 @@ def check() -> ResponseReturnValue:
         form=VerifyForm(formdata=None),
         checked=True,
         record=record,
+        result=result,
         order=order,
-        latest=_latest_version(database, record),
+        latest=store.latest_version(database, record.order_id) if record else None,
         linked=order is not None and user is not None and _may_open(database, order),
     )
 
@@ -86,15 +90,6 @@ def _throttled(database: Session, address: str) -> bool:
         return True
     database.add(VerifyCheck(at=at, address=address))
     return False
-
-
-def _latest_version(database: Session, record: WrittenRecord | None) -> int | None:
-    if record is None:
-        return None
-    latest = select(func.max(WrittenRecord.version)).where(
-        WrittenRecord.order_id == record.order_id
-    )
-    return database.scalar(latest)
 
 
 def _may_open(database: Session, order: Order) -> bool:

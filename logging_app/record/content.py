@@ -124,6 +124,7 @@ def record_content(db: Session, attempt: TransmissionAttempt) -> dict[str, Any]:
             "professional_call_sid": _professional_call_sid(attempt),
             "recording_sid": recording.recording_sid if recording else None,
             "recording_sha256": recording.audio_sha256 if recording else None,
+            "recording_milliseconds": recording.audio_milliseconds if recording else None,
         },
         "read_back": {
             "confirmed": attempt.read_back_confirmed,

@@ -47,6 +47,11 @@ CERTIFICATION_EN = (
     "is its sole recipient."
 )
 
+DEMO_SIGNATURE = (
+    "Signature de démonstration : elle ne prouve rien",
+    "Demo signature: it proves nothing",
+)
+
 CHOSEN_BY_PATIENT = ("Service choisi par le patient", "Service chosen by the patient")
 
 _NANP_PHONE = re.compile(r"^\+1(\d{3})(\d{3})(\d{4})$")
@@ -222,6 +227,16 @@ def duration(seconds: object) -> str:
     minutes, secs = divmod(rest, 60)
     spoken = f"{hours} h {minutes:02d} min {secs:02d} s" if hours else f"{minutes} min {secs:02d} s"
     return f"{spoken} ({seconds} s)"
+
+
+def audio_length(milliseconds: object) -> str:
+    """The recording file's measured length, to the tenth of a second (both decimal marks)."""
+    if milliseconds is None:
+        return pair(("Non disponible", "Not available"))
+    if not isinstance(milliseconds, int) or isinstance(milliseconds, bool) or milliseconds < 0:
+        raise ValueError(f"expected milliseconds, got {milliseconds!r}")
+    seconds = f"{milliseconds / 1000:.1f}"
+    return bilingual(f"{seconds.replace('.', ',')} s", f"{seconds} s")
 
 
 def confidence(value: object) -> str:

@@ -37,14 +37,15 @@ from logging_app.models import (
 )
 from logging_app.notify import outbox
 
+from . import document, signing
 from .content import canonical_json, content_sha256, record_content, recording_of
 from .format import Copy
-from .pdf import render_record
+from .recording import awaits_audio, fetch_audio
 from .store import records_of
 
 FINAL_RECORDING_STATUSES = ("completed", "absent", "failed", "deleted")
 # What may differ between two versions without anything new having happened.
-_VERSION_FIELDS = ("version", "previous", "issued_at")
+_VERSION_FIELDS = ("version", "previous", "issued_at", "signature")
 COPIES: tuple[Copy, ...] = ("prescriber", "service")
 # Versions lost to a concurrent writer before giving up (each loss means newer material).
 ISSUE_TRIES = 3
@@ -57,7 +58,11 @@ def is_complete(db: Session, attempt: TransmissionAttempt) -> bool:
     if attempt.connected_at is None:
         return True
     recording = recording_of(db, attempt)
-    recording_done = recording is not None and recording.status in FINAL_RECORDING_STATUSES
+    recording_done = (
+        recording is not None
+        and recording.status in FINAL_RECORDING_STATUSES
+        and not awaits_audio(recording)
+    )
     return recording_done and attempt.transcript_complete_at is not None
 
 
@@ -71,17 +76,32 @@ def issue_record(
     transaction holds the database's write lock, and every webhook would wait for the
     rendering. The unique constraint on (order, version, copy) settles a race; the loser
     looks again, so material that came in the meantime gets its own version."""
+    seal = signing.seal_of(app.config["ORDOPHONE"])
+    _fetch_audio(app, attempt_id)
     for _ in range(ISSUE_TRIES):
         with transaction(app) as db:
             content = _next_version(db, attempt_id, wait_seconds)
         if content is None:
             return []
-        pdfs = {copy: render_record(content, copy) for copy in COPIES}
+        content["signature"] = seal.describe()
+        pdfs = {copy: document.make(content, copy, seal) for copy in COPIES}
         with transaction(app) as db:
             made = _insert_version(db, attempt_id, content, pdfs, actor)
+            if made:
+                signing.remember(db, seal)
         if made:
             return made
     return []
+
+
+def _fetch_audio(app: Flask, attempt_id: int) -> None:
+    """The recording's audio, hashed, before its record (once; see `recording`)."""
+    with transaction(app) as db:
+        attempt = db.get(TransmissionAttempt, attempt_id)
+        found = recording_of(db, attempt) if attempt is not None else None
+        recording_id = found.id if found is not None and awaits_audio(found) else None
+    if recording_id is not None:
+        fetch_audio(app, recording_id)
 
 
 def _next_version(db: Session, attempt_id: int, wait_seconds: int) -> dict[str, Any] | None:
@@ -179,6 +199,7 @@ def _insert_version(
 RENDERER_ACTOR = "system:records"
 RENDER_BATCH = 20
 RENDER_RETRY = timedelta(minutes=1)  # after a record failed to render
+AUDIO_RETRY = timedelta(seconds=30)  # after a recording's audio could not be fetched
 
 
 def render_due(app: Flask, actor: str, *, wait_seconds: int) -> int:
@@ -236,6 +257,9 @@ def _still_waiting(db: Session, attempt: TransmissionAttempt, wait_seconds: int)
     if is_complete(db, attempt):
         return None
     until = attempt.ended_at + timedelta(seconds=wait_seconds)
+    recording = recording_of(db, attempt)
+    if recording is not None and awaits_audio(recording):  # its fetch failed: soon again
+        until = min(until, now() + AUDIO_RETRY)
     return until if until > now() else None
 
 

@@ -28,10 +28,12 @@ FRAME_WIDTH = PAGE_WIDTH - 2 * MARGIN_X
 KEY_WIDTH = 2.25 * inch
 _PAD_X = 5
 
-INK = colors.HexColor("#1b2430")
+INK_HEX = "#1b2430"
+INK = colors.HexColor(INK_HEX)
 MUTED_HEX = "#4a5560"
 MUTED = colors.HexColor(MUTED_HEX)
 RULE = colors.HexColor("#b8c2cc")
+RULE_DARK = colors.HexColor("#5b6773")
 KEY_SHADE = colors.HexColor("#f1f4f7")
 STRIPE = colors.HexColor("#f7f9fb")
 URGENT = "#a61b1b"
@@ -248,6 +250,36 @@ def boxed(flowables: Sequence[Flowable], background: str, border: str) -> Table:
         splitInRow=_MIN_ROW_SPLIT,
         hAlign="LEFT",
     )
+
+
+class SignaturePlace(Flowable):  # type: ignore[misc]  # reportlab is untyped
+    """The framed place of the visible signature field: it prints the signer's lines and
+    notes where it was drawn (page index, box in points), where signing puts the field."""
+
+    def __init__(self, lines: Sequence[tuple[str, str]], where: list[tuple[int, ...]]) -> None:
+        super().__init__()
+        self.lines = lines  # (text, colour)
+        self.where = where
+        self.width, self.height = FRAME_WIDTH, 14 + 12 * len(lines)
+
+    def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
+        return self.width, self.height
+
+    def draw(self) -> None:
+        canvas = self.canv
+        canvas.saveState()
+        canvas.setStrokeColor(RULE_DARK)
+        canvas.setLineWidth(1)
+        canvas.rect(0, 0, self.width, self.height, stroke=1, fill=0)
+        y = self.height - 16
+        for index, (line, colour) in enumerate(self.lines):
+            canvas.setFont(FONT_BOLD if index == 0 else FONT, 9 if index == 0 else 8.5)
+            canvas.setFillColor(colors.HexColor(colour))
+            canvas.drawString(8, y, line)
+            y -= 12
+        canvas.restoreState()
+        x, y = canvas.absolutePosition(0, 0)
+        self.where.append((canvas.getPageNumber() - 1, x, y, x + self.width, y + self.height))
 
 
 def gap(points: float = 4) -> Spacer:

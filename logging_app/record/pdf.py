@@ -37,6 +37,8 @@ from .format import (
 )
 from .page import NumberedCanvas, draw_running_text
 
+Box = tuple[int, float, float, float, float]  # page index, x1, y1, x2, y2 (points)
+
 __all__ = [
     "BANNERS",
     "CERTIFICATION_EN",
@@ -53,6 +55,11 @@ TITLE = "Ordonnance verbale d'imagerie médicale / Verbal imaging order — reco
 
 def render_record(content: Mapping[str, Any], copy: Copy) -> bytes:
     """The PDF of one copy of the record; the copies differ only by their banner (R8)."""
+    return layout_record(content, copy)[0]
+
+
+def layout_record(content: Mapping[str, Any], copy: Copy) -> tuple[bytes, Box]:
+    """The PDF of one copy, and where on its last page the signature field goes."""
     if copy not in BANNERS:
         raise ValueError(f"unknown copy: {copy!r}")
     if content.get("schema") != SCHEMA:
@@ -89,8 +96,10 @@ def render_record(content: Mapping[str, Any], copy: Copy) -> bytes:
     running = functools.partial(_draw_running_text, content=content, copy=copy)
     doc.addPageTemplates([PageTemplate(id="record", frames=[frame], onPage=running)])
     canvasmaker = functools.partial(NumberedCanvas, creation_date=f.pdf_date(content["issued_at"]))
-    doc.build(_story(content, copy, digest), canvasmaker=canvasmaker)
-    return buffer.getvalue()
+    where: list[tuple[int, ...]] = []
+    doc.build(_story(content, copy, digest, where), canvasmaker=canvasmaker)
+    page, x1, y1, x2, y2 = where[-1]
+    return buffer.getvalue(), (int(page), x1, y1, x2, y2)
 
 
 @functools.cache
@@ -106,7 +115,9 @@ def _prepare_reportlab() -> None:
     rl_config.useA85 = 0
 
 
-def _story(content: Mapping[str, Any], copy: Copy, digest: str) -> list[Flowable]:
+def _story(
+    content: Mapping[str, Any], copy: Copy, digest: str, where: list[tuple[int, ...]]
+) -> list[Flowable]:
     s = layout.styles()
     outcome = content["outcome"]
     voided = [layout.gap(6), sections.voided_notice(outcome)] if outcome in f.VOIDED_REASON else []
@@ -137,6 +148,7 @@ def _story(content: Mapping[str, Any], copy: Copy, digest: str) -> list[Flowable
         *sections.call_section(content["call"], content["read_back"]),
         sections.certification_section(content["prescriber"], digest),
         *sections.transcript_section(content["transcript"]),
+        *sections.signature_section(content.get("signature"), where),
     ]
 
 

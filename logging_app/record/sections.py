@@ -14,6 +14,8 @@ from reportlab.platypus import CondPageBreak, Flowable, KeepTogether, Paragraph
 
 from . import format as f
 from . import layout
+from .fonts import FONT_BOLD
+from .page import fit
 
 
 def banner(copy: f.Copy) -> Flowable:
@@ -242,6 +244,10 @@ def call_section(call: Mapping[str, Any], read_back: Mapping[str, Any]) -> list[
                 else f.grouped_hex(recording_hash),
             ),
             (
+                f.bilingual("Durée du fichier audio", "Audio file length"),
+                f.audio_length(call.get("recording_milliseconds")),
+            ),
+            (
                 f.bilingual(
                     "Relecture confirmée par le prescripteur",
                     "Read-back confirmed by the prescriber",
@@ -331,3 +337,36 @@ def transcript_section(transcript: Sequence[Mapping[str, Any]]) -> list[Flowable
     )
     table = layout.listing_table(header, rows, layout.TRANSCRIPT_WIDTHS)
     return [CondPageBreak(layout.MIN_LISTING_START), heading, table]
+
+
+def signature_section(
+    signature: Mapping[str, Any] | None, where: list[tuple[int, ...]]
+) -> list[Flowable]:
+    """Where the record's digital signature is (the last thing on its last page): who
+    signed, how to check it, and, for the demo certificate, that it proves nothing."""
+    heading = layout.heading("Signature numérique", "Digital signature")
+    if signature is None:
+        lines = [(f.bilingual("Non signé", "Not signed"), layout.URGENT)]
+    else:
+        lines = [
+            (
+                f"{f.bilingual('Signé par', 'Signed by')} : {f.text(signature['signer'])}"
+                f" — {f.text(signature['organisation'])}",
+                layout.INK_HEX,
+            ),
+            (
+                "Cliquez dans ce cadre dans votre lecteur PDF pour vérifier la signature.",
+                layout.MUTED_HEX,
+            ),
+            ("Click inside this box in your PDF reader to check the signature.", layout.MUTED_HEX),
+            (
+                f"{f.bilingual('Empreinte SHA-256 du certificat', 'Certificate SHA-256')} : "
+                f"{f.text(signature['certificate_sha256'])[:32]}…",
+                layout.MUTED_HEX,
+            ),
+        ]
+        if signature["demo"]:
+            lines.append((" / ".join(f.DEMO_SIGNATURE), layout.URGENT))
+    room = layout.FRAME_WIDTH - 16
+    fitted = [(fit(line, FONT_BOLD, 9, room), colour) for line, colour in lines]
+    return [KeepTogether([heading, layout.SignaturePlace(fitted, where)])]

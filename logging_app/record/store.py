@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from logging_app.models import Order, WrittenRecord
@@ -56,3 +56,10 @@ def find_record_by_pdf(db: Session, data: bytes) -> WrittenRecord | None:
     it (or it was altered since): the portal's verify page and ``ordophone record verify``."""
     digest = hashlib.sha256(data).hexdigest()
     return db.scalars(select(WrittenRecord).where(WrittenRecord.sha256 == digest)).first()
+
+
+def latest_version(db: Session, order_id: int) -> int | None:
+    """The number of the order's latest record version, if it has one."""
+    return db.scalar(
+        select(func.max(WrittenRecord.version)).where(WrittenRecord.order_id == order_id)
+    )

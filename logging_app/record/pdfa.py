@@ -1,0 +1,52 @@
+"""The record as an archival file: PDF/A-3b, its canonical JSON embedded as ``record.json``.
+
+Records are kept ten years or more: PDF/A fixes what a reader needs (fonts embedded, an
+sRGB output intent, XMP metadata declaring part 3, conformance B). The canonical content,
+the exact bytes whose SHA-256 the record prints, travels inside as an associated file
+(AFRelationship Data), so that a program reads the order back from the PDF itself.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+from typing import Any
+
+import pikepdf
+import pikepdf.pdfa
+
+from .content import canonical_json
+from .format import parse_instant
+
+ATTACHMENT = "record.json"
+FLAVOUR = "3b"
+
+
+def archive(pdf: bytes, content: Mapping[str, Any], title: str) -> bytes:
+    """``pdf`` made PDF/A-3b with the content attached; raises `pikepdf.pdfa.PdfaError` if
+    the file written would not pass (nothing half-archival is ever returned)."""
+    number, version = content["order"]["number"], content["version"]
+    with pikepdf.open(io.BytesIO(pdf)) as document:
+        for page in document.pages:
+            if "/Trans" in page.obj:  # reportlab's empty page transition (not allowed)
+                del page.obj["/Trans"]
+        document.attachments[ATTACHMENT] = pikepdf.AttachedFileSpec(
+            document,
+            canonical_json(content),
+            filename=ATTACHMENT,
+            mime_type="application/json",
+            description=f"Ordophone record {number} v{version}: canonical content",
+            relationship=pikepdf.Name.Data,
+        )
+        issued = parse_instant(content["issued_at"]).isoformat()
+        with document.open_metadata(set_pikepdf_as_editor=False) as meta:
+            meta["dc:title"] = title
+            meta["dc:identifier"] = f"ordophone:{number}:v{version}"
+            meta["dc:description"] = f"N° / No. {number} · version {version}"
+            meta["dc:creator"] = ["Ordophone"]
+            meta["xmp:CreateDate"] = issued
+            meta["xmp:ModifyDate"] = issued
+            meta["xmp:CreatorTool"] = "Ordophone"
+        out = io.BytesIO()
+        pikepdf.pdfa.save(document, out, FLAVOUR)
+    return out.getvalue()
