@@ -1,6 +1,8 @@
 """CI's installed-package check: build the wheel, install it into a fresh virtual environment
 outside the checkout, and run it as a user would (init-db, demo-seed, serve; the sign-in page
-in French and English; a simulated call that ends transmitted).
+in French and English; a simulated call that ends transmitted, whose exported record passes
+pyHanko's validation with the exported certificate as trust root, is PDF/A-3 with its
+record.json, and whose FHIR export validates).
 
 Run with the project's Python (it needs ``build``): ``.venv/bin/python .ci/installed_package.py``.
 Exit 0 when everything held; otherwise the step that failed is printed and the exit is 1.
@@ -9,6 +11,7 @@ Exit 0 when everything held; otherwise the step that failed is printed and the e
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -114,6 +117,10 @@ def main() -> None:
         if "attempt outcome: transmitted" not in said:
             sys.exit(f"FAILED: the simulated call did not end transmitted\n{said}")
         print(next(line for line in said.splitlines() if "attempt outcome" in line).strip())
+        number = re.search(r"^Order (\d{8}):", said, re.M)
+        if number is None:
+            sys.exit(f"FAILED: no order number in the call's summary\n{said}")
+        check_record(ordophone, bin_dir / "python", number[1], work, where)
         print("== installed package: OK")
     finally:
         if server is not None and server.poll() is None:
@@ -123,6 +130,52 @@ def main() -> None:
             except subprocess.TimeoutExpired:
                 os.killpg(server.pid, signal.SIGKILL)
         shutil.rmtree(work, ignore_errors=True)
+
+
+# Run by the installed package's own Python: its pyHanko, pikepdf and fhir.resources.
+RECORD_CHECK = """
+import hashlib, io, json, sys, warnings
+warnings.simplefilter("ignore")
+import pikepdf
+from fhir.resources.R4B.bundle import Bundle
+from pyhanko.keys import load_cert_from_pemder
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko_certvalidator import ValidationContext
+pdf_path, pem_path, fhir_path = sys.argv[1:4]
+data = open(pdf_path, "rb").read()
+signature = PdfFileReader(io.BytesIO(data)).embedded_signatures[0]
+context = ValidationContext(trust_roots=[load_cert_from_pemder(pem_path)])
+status = validate_pdf_signature(signature, context)
+assert status.bottom_line, status.pretty_print_details()
+signer = status.signing_cert.subject.human_friendly
+print("signature: valid and trusted,", status.coverage.name, "by", signer)
+with pikepdf.open(io.BytesIO(data)) as pdf:
+    meta = pdf.open_metadata()
+    assert (meta["pdfaid:part"], meta["pdfaid:conformance"]) == ("3", "B"), "not PDF/A-3b"
+    attached = pdf.attachments["record.json"].get_file().read_bytes()
+level = meta["pdfaid:part"] + meta["pdfaid:conformance"]
+print("PDF/A-%s, record.json SHA-256 %s" % (level, hashlib.sha256(attached).hexdigest()))
+bundle = Bundle.model_validate(json.load(open(fhir_path)))
+print("FHIR Bundle (%s): %d resources validate" % (bundle.type, len(bundle.entry)))
+"""
+
+
+def check_record(ordophone: Path, python: Path, number: str, work: Path, where: dict) -> None:
+    """The call's record, exported and checked with the installed package's own tools."""
+    step(f"the record of order {number}: signed, PDF/A-3, FHIR")
+    pdf, pem, bundle = work / "record.pdf", work / "ordophone.pem", work / "record.fhir.json"
+    export = [ordophone, "record", "export", number, "--copy", "service"]
+    deadline = time.monotonic() + 60  # the renderer issues it once the call's material is in
+    while subprocess.run([*map(str, export), "--out", str(pdf)], capture_output=True,  # noqa: S603
+                         **where).returncode != 0:  # fmt: skip
+        if time.monotonic() > deadline:
+            sys.exit(f"FAILED: order {number} has no record after 60 s")
+        time.sleep(1)
+    pem.write_text(run(ordophone, "signing", "certificate", **where))
+    run(*export, "--format", "fhir", "--out", bundle, **where)
+    print(run(ordophone, "record", "verify", pdf, **where).strip())
+    print(run(python, "-c", RECORD_CHECK, pdf, pem, bundle).strip())
 
 
 if __name__ == "__main__":

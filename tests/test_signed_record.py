@@ -15,6 +15,7 @@ import subprocess
 import warnings
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from html import unescape as html_of
 from pathlib import Path
 
 import pikepdf
@@ -27,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from logging_app import create_app
@@ -42,6 +44,7 @@ from logging_app.models import (
 from logging_app.record import document, signing, store
 from logging_app.record.pdf import render_record
 from tests.conftest import app_overrides, make_app
+from tests.portal_data import csrf_token
 from tests.test_written_record import arrange_transmission, issue, pdf_text
 from tests.tsa_server import TimeStampAuthority
 
@@ -405,3 +408,29 @@ def test_an_unreachable_timestamp_authority_does_not_hold_the_record_back(
         signature = PdfFileReader(io.BytesIO(stored(app, number).pdf)).embedded_signatures[0]
         status = validate_pdf_signature(signature, ValidationContext(trust_roots=[]))
     assert status.intact and status.valid and status.timestamp_validity is None  # B-B
+
+
+def _upload(client: FlaskClient, data: bytes) -> str:
+    form = {"csrf_token": csrf_token(client, "/verify"), "pdf": (io.BytesIO(data), "r.pdf")}
+    response = client.post("/verify", data=form, content_type="multipart/form-data")
+    return html_of(response.get_data(as_text=True))
+
+
+def test_the_verify_page_checks_the_signature_and_names_what_failed(
+    app: Flask, client: FlaskClient, tmp_path: Path
+) -> None:
+    number = arrange_transmission(app)
+    issue(app)
+    data = stored(app, number).pdf
+    page = _upload(client, data)
+    assert "Authentique." in page and "Valide : signé par" in page and "Ordophone demo" in page
+    changed = bytearray(data)
+    changed[changed.find(b"stream") + 200] ^= 0x01
+    page = _upload(client, bytes(changed))
+    assert "Non reconnu." in page and "modifié après sa signature" in page
+    with transaction(app) as db:
+        content = json.loads(store.find_record(db, number, "service").content_json)  # type: ignore[union-attr]
+    forger = _other_p12(tmp_path, "Faussaire Fictif")
+    forged_seal = signing.load_seal(forger, None, organisation="X", demo=False, tsa_url=None)
+    page = _upload(client, document.make(content, "service", forged_seal))
+    assert "Non reconnu." in page and "n'a jamais signé les dossiers d'Ordophone" in page
