@@ -24,6 +24,7 @@ from reportlab.lib.pagesizes import letter
 from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.platypus import Paragraph, SimpleDocTemplate
 
+from logging_app.config import DEMO_SIGNING_FILE
 from logging_app.record import document, signing
 from logging_app.record.pdf import render_record
 
@@ -153,7 +154,7 @@ def _page_count(pdf: bytes) -> int:
 
 def demo_seal(folder: Path) -> signing.Seal:
     """A demo certificate of the kind ``init-db`` makes, in a scratch folder."""
-    path = folder / signing.DEMO_FILE
+    path = folder / DEMO_SIGNING_FILE
     signing.ensure_demo_certificate(path, "Clinique fictive")
     return signing.load_seal(path, None, organisation="Clinique fictive", demo=True, tsa_url=None)
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Flask
 
-from logging_app import audit, db
+from logging_app import audit, db, request_log
 from logging_app.config import ENVIRONMENT_NAMES, load_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -49,7 +49,12 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
     db.init_app(app, settings.database_url, {audit.KEY: settings.audit_key})
 
+    # prometheus_client loads here, not with the package: ``serve`` sets its folder first.
+    from logging_app import metrics
+
+    request_log.init_app(app, on_webhook=metrics.observe_webhook)
     home, portal, webhooks = _parts()
+    app.register_blueprint(metrics.bp)
     app.register_blueprint(home.bp)
     app.register_blueprint(webhooks.bp)
     portal.init_app(app)  # last: it wires security around every blueprint

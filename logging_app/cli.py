@@ -24,7 +24,16 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from logging_app import acknowledgements, audit, create_app, directory, orders, schema
+from logging_app import (
+    acknowledgements,
+    audit,
+    create_app,
+    directory,
+    health,
+    orders,
+    request_log,
+    schema,
+)
 from logging_app.config import ConfigError
 from logging_app.db import engine_of, transaction
 from logging_app.models import (
@@ -36,7 +45,7 @@ from logging_app.models import (
     TransmissionAttempt,
 )
 from logging_app.notify import outbox, sender
-from logging_app.record import fhir, issuing, recording, signing, store, verify
+from logging_app.record import issuing, recording, store
 from logging_app.validation import InvalidField
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -101,6 +110,8 @@ def init_db(app: Flask) -> None:
         click.echo(f"Database already at the latest schema ({after}).")
     else:
         click.echo(f"Database migrated from {before or 'empty'} to {after}.")
+    from logging_app.record import signing  # pyHanko: loaded by the commands that sign only
+
     settings = app.config["ORDOPHONE"]
     if settings.signing_demo and signing.ensure_demo_certificate(
         settings.signing_p12, settings.organisation_name
@@ -122,13 +133,14 @@ def init_db(app: Flask) -> None:
 )
 def serve(host: str, port: int, workers: int) -> None:
     """Run Ordophone under gunicorn, a production WSGI server."""
-    from logging_app.server import run_server
+    from logging_app.server import run_server, shared_metrics
 
-    try:
-        create_app()  # fail fast, before forking, on bad configuration
-    except ConfigError as exc:
-        _fail(f"configuration: {exc}")
-    run_server(host, port, workers)
+    with shared_metrics():  # before the app (and prometheus_client) is first loaded
+        try:
+            create_app()  # fail fast, before forking, on bad configuration
+        except ConfigError as exc:
+            _fail(f"configuration: {exc}")
+        run_server(host, port, workers)
 
 
 @main.group()
@@ -360,6 +372,17 @@ def demo_seed(app: Flask) -> None:
         click.echo(line)
 
 
+@main.command("health")
+@with_app
+def health_command(app: Flask) -> None:
+    """Print the parts' state as JSON (database, migrations, renderer, backlogs); exit 0
+    when all is well, 1 when degraded (records or notices delayed), 3 when down."""
+    found = health.check(app)
+    click.echo(json.dumps({"status": found.status, "checks": found.checks}, indent=2))
+    if found.status != "ok":
+        sys.exit(3 if found.status == "down" else 1)
+
+
 @main.group("record")
 def record_group() -> None:
     """Written records of transmitted orders."""
@@ -391,6 +414,8 @@ def record_export(
             _fail(f"NUMBER: order {number.strip()!r} has no {copy} record ({which})")
         details: dict[str, audit.Detail] = {"copy": copy, "version": found.version}
         if kind == "fhir":
+            from logging_app.record import fhir  # the FHIR models: loaded for an export only
+
             latest = store.latest_version(db, found.order_id) == found.version
             Path(out).write_text(fhir.to_json(fhir.bundle(found, latest=latest)) + "\n")
             details["format"] = kind
@@ -430,6 +455,8 @@ def record_verify(app: Flask, file: str | None, recording_file: str | None) -> N
 
 
 def _verify_pdf(db: Session, file: str) -> bool:
+    from logging_app.record import verify  # pyHanko: loaded by the commands that check only
+
     result = verify.verify_pdf(db, Path(file).read_bytes())
     found = result.record
     number = db.get_one(Order, found.order_id).number if found is not None else None
@@ -481,6 +508,8 @@ def signing_group() -> None:
 @with_app
 def signing_certificate(app: Flask, every: bool) -> None:
     """Print the signing certificate in PEM, for an imaging service to trust."""
+    from logging_app.record import signing
+
     seal = signing.seal_of(app.config["ORDOPHONE"])
     click.echo(seal.pem, nl=False)
     if every:
@@ -516,6 +545,7 @@ def records_render(app: Flask) -> None:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
+    request_log.configure()
     issuing.lower_priority()
     app.logger.info("records renderer started")
     threading.Thread(target=checkpoint_forever, args=(app, stop), daemon=True).start()

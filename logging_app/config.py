@@ -21,6 +21,10 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 DEFAULT_TWILIO_API_BASE_URL = "https://api.twilio.com"
 DEFAULT_PUBLIC_BASE_URL = "http://127.0.0.1:5000"
+# prometheus_client's folder for the workers' shared metrics (``ordophone serve`` sets it).
+PROMETHEUS_MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+# The demo signing key and certificate, made in the instance folder when SIGNING_P12 is unset.
+DEMO_SIGNING_FILE = "signing-demo.p12"
 
 
 class ConfigError(Exception):
@@ -55,6 +59,7 @@ class Settings:
     signing_demo: bool = True
     signing_tsa_url: str | None = None  # RFC 3161 timestamps (PAdES B-T) when set
     organisation_name: str = "Ordophone (démonstration)"
+    metrics_token: str | None = None  # /metrics answers only with it; unset, not at all
 
     @property
     def secure_cookies(self) -> bool:
@@ -203,13 +208,11 @@ def _mail_from(values: Mapping[str, Any]) -> str:
 
 def _signing_p12(values: Mapping[str, Any], instance_path: Path) -> tuple[Path, bool]:
     """The PKCS#12 file that signs the records, and whether it is the demo one."""
-    from logging_app.record.signing import demo_path
-
     text = _text(values, "SIGNING_P12")
     if text is None:
         if _text(values, "SIGNING_P12_PASSWORD") is not None:
             raise ConfigError("SIGNING_P12_PASSWORD: set without SIGNING_P12")
-        return demo_path(instance_path), True
+        return instance_path / DEMO_SIGNING_FILE, True
     path = Path(text)
     if not path.is_file():
         raise ConfigError(f"SIGNING_P12: no such file: {text}")
@@ -219,9 +222,9 @@ def _signing_p12(values: Mapping[str, Any], instance_path: Path) -> tuple[Path, 
 def _signing_check(settings: Settings) -> Settings:
     """A configured key must open now, not at the first record (the demo one is made by
     ``init-db`` or the first record)."""
-    from logging_app.record.signing import SigningError, load_seal
-
     if not settings.signing_demo:
+        from logging_app.record.signing import SigningError, load_seal  # pyHanko: only then
+
         try:
             load_seal(
                 settings.signing_p12,
@@ -233,6 +236,13 @@ def _signing_check(settings: Settings) -> Settings:
         except SigningError as exc:
             raise ConfigError(f"SIGNING_P12: {exc}") from None
     return settings
+
+
+def _metrics_token(values: Mapping[str, Any]) -> str | None:
+    token = _text(values, "METRICS_TOKEN")
+    if token is not None and len(token) < 16:
+        raise ConfigError("METRICS_TOKEN: must be at least 16 characters (a scraper's secret)")
+    return token
 
 
 def _tsa_url(values: Mapping[str, Any]) -> str | None:
@@ -270,6 +280,7 @@ def load_settings(values: Mapping[str, Any], instance_path: Path) -> Settings:
         signing_demo=demo,
         signing_tsa_url=_tsa_url(values),
         organisation_name=_text(values, "ORGANISATION_NAME") or "Ordophone (démonstration)",
+        metrics_token=_metrics_token(values),
     )
     return _signing_check(settings)
 
@@ -299,4 +310,5 @@ ENVIRONMENT_NAMES = (
     "SIGNING_P12_PASSWORD",
     "SIGNING_TSA_URL",
     "ORGANISATION_NAME",
+    "METRICS_TOKEN",
 )

@@ -7,14 +7,20 @@ its bare baseline endpoint with the same settings.
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
+
+from logging_app.config import PROMETHEUS_MULTIPROC_ENV
 
 
 def gunicorn_options(host: str, port: int, workers: int) -> dict[str, Any]:
@@ -30,9 +36,8 @@ def gunicorn_options(host: str, port: int, workers: int) -> dict[str, Any]:
         # gunicorn's control socket (for gunicornc) lives at one path per user: several
         # servers on a machine (tests, the benchmark's baseline) would share it. Unused here.
         "control_socket_disable": True,
-        "accesslog": "-",
-        # Never log query strings: URLs carry no patient data, but keep it that way.
-        "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms',
+        # Requests are logged by the app itself, one JSON line each (``request_log``).
+        "accesslog": None,
     }
 
 
@@ -53,9 +58,27 @@ class WSGIServer(BaseApplication):  # type: ignore[misc]
 
 
 def _ordophone() -> Flask:
-    from logging_app import create_app
+    from logging_app import create_app, request_log
 
+    request_log.configure()
     return create_app()
+
+
+@contextmanager
+def shared_metrics() -> Iterator[None]:
+    """A folder where every worker keeps its share of the /metrics figures (prometheus_client's
+    multiprocess mode), for as long as the server runs; set before prometheus_client loads.
+    Entered again (a wrapper of ``serve`` entered it first), it keeps the folder it has."""
+    if os.environ.get(PROMETHEUS_MULTIPROC_ENV):
+        yield
+        return
+    folder = tempfile.mkdtemp(prefix="ordophone-metrics-")
+    os.environ[PROMETHEUS_MULTIPROC_ENV] = folder
+    try:
+        yield
+    finally:
+        os.environ.pop(PROMETHEUS_MULTIPROC_ENV, None)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def run_server(host: str, port: int, workers: int) -> None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,6 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from logging_app import audit, create_app, schema
+from logging_app.config import DEMO_SIGNING_FILE
 from logging_app.db import Base, engine_of, transaction
 from tests.mail_server import MailServer, free_port
 from tests.portal_data import World, add_people
@@ -66,8 +69,25 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     engine.dispose()
 
 
+@cache
+def _demo_certificate() -> bytes:
+    """One demo signing key for the whole run: making an RSA key per test costs seconds."""
+    from logging_app.record.signing import ensure_demo_certificate
+
+    path = Path(tempfile.mkdtemp()) / DEMO_SIGNING_FILE
+    ensure_demo_certificate(path, "Ordophone (démonstration)")
+    return path.read_bytes()
+
+
 def app_overrides(tmp_path: Path) -> dict[str, object]:
-    """Settings of a test app: its own instance folder and database."""
+    """Settings of a test app: its own instance folder (holding the run's demo signing
+    certificate, as ``init-db`` would have made one) and database."""
+    instance = tmp_path / "instance"
+    instance.mkdir(parents=True, exist_ok=True)
+    demo = instance / DEMO_SIGNING_FILE
+    if not demo.exists():
+        demo.write_bytes(_demo_certificate())
+        demo.chmod(0o600)
     return {
         "INSTANCE_PATH": str(tmp_path / "instance"),
         "DATABASE_URL": test_database_url(tmp_path),

@@ -33,7 +33,7 @@ from sqlalchemy import func, select
 
 from logging_app import create_app
 from logging_app.cli import main
-from logging_app.config import ConfigError
+from logging_app.config import DEMO_SIGNING_FILE, ConfigError
 from logging_app.db import transaction
 from logging_app.models import (
     SigningCertificate,
@@ -362,13 +362,16 @@ def test_bad_signing_settings_stop_start_up_naming_the_variable(
 def test_a_wrong_password_stops_start_up(tmp_path: Path) -> None:
     p12 = _other_p12(tmp_path, "Clinique Fictive", password=b"right")
     settings = {"SIGNING_P12": str(p12), "SIGNING_P12_PASSWORD": "wrong"}
+    overrides = app_overrides(tmp_path)
+    (tmp_path / "instance" / DEMO_SIGNING_FILE).unlink()  # an instance never signed in
     with pytest.raises(ConfigError, match=r"SIGNING_P12: .* does not open with the password"):
-        create_app(app_overrides(tmp_path) | settings)
-    assert not (tmp_path / "instance" / signing.DEMO_FILE).exists()
+        create_app(overrides | settings)
+    assert not (tmp_path / "instance" / DEMO_SIGNING_FILE).exists()  # no demo key instead
 
 
 def test_init_db_makes_the_demo_certificate_once_and_private(runner: CliRunner, app: Flask) -> None:
-    path = Path(app.instance_path) / signing.DEMO_FILE
+    path = Path(app.instance_path) / DEMO_SIGNING_FILE
+    path.unlink()  # the tests' instances hold the run's demo key; a new one holds none
     first = runner.invoke(main, ["init-db"])
     assert first.exit_code == 0 and "Demo signing certificate created" in first.stdout
     assert path.stat().st_mode & 0o777 == 0o600

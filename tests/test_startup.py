@@ -3,6 +3,7 @@ the demo seed, and the production server serving the front page."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -10,6 +11,7 @@ import stat
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import BinaryIO
@@ -18,6 +20,7 @@ import pytest
 from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import inspect, select, update
 from sqlalchemy.orm import Session
 
@@ -184,7 +187,8 @@ def test_serve_runs_a_production_server(
     # A first start in a fresh clone compiles every module: allow it time (no timing is
     # asserted; the benchmarks measure speed).
     deadline = time.monotonic() + 60
-    server, body, headers = _serve(log, cli_env, deadline)
+    env = cli_env | {"METRICS_TOKEN": METRICS_TOKEN}
+    server, body, headers, base = _serve(log, env, deadline)
     try:
         assert "Ordophone" in body, (tmp_path / "serve.log").read_text()
         assert "gunicorn" in headers.get("Server", "")
@@ -201,6 +205,7 @@ def test_serve_runs_a_production_server(
             time.sleep(0.1)
         renderers = _renderers(server.pid, besides=renderers)
         assert len(renderers) == 1, (tmp_path / "serve.log").read_text()
+        _check_health_metrics_and_logs(base, tmp_path / "serve.log", deadline)
     finally:
         server.terminate()
         server.wait(timeout=20)
@@ -208,9 +213,43 @@ def test_serve_runs_a_production_server(
     assert not Path(f"/proc/{renderers[0]}").exists() or _command_line(renderers[0]) == ""
 
 
+METRICS_TOKEN = "scraper-secret-0123456789"
+
+
+def _check_health_metrics_and_logs(base: str, log: Path, deadline: float) -> None:
+    """/healthz sees the renderer; /metrics adds up every worker's webhooks; each request
+    is one JSON line in the server's log."""
+    while True:
+        with urllib.request.urlopen(f"{base}/healthz", timeout=5) as response:  # noqa: S310
+            found = json.load(response)
+        if found["checks"]["renderer"] == "alive" or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert found["status"] == "ok", found
+    for _ in range(8):  # unsigned: refused, and counted, by whichever worker takes it
+        request = urllib.request.Request(f"{base}/voice/status/call", data=b"", method="POST")  # noqa: S310
+        with pytest.raises(urllib.error.HTTPError, match="403"):
+            urllib.request.urlopen(request, timeout=5)  # noqa: S310
+    scrape = urllib.request.Request(  # noqa: S310
+        f"{base}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}
+    )
+    with urllib.request.urlopen(scrape, timeout=5) as response:  # noqa: S310
+        text = response.read().decode()
+    counts = [
+        s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name == "ordophone_webhook_seconds_count" and s.labels["route"] == "/voice/status/call"
+    ]
+    assert counts == [8.0], text
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    refused = [line for line in lines if line.get("route") == "/voice/status/call"]
+    assert len(refused) == 8 and {line["status"] for line in refused} == {403}
+
+
 def _serve(
     log: BinaryIO, env: dict[str, str], deadline: float
-) -> tuple[subprocess.Popen[bytes], str, dict[str, str]]:
+) -> tuple[subprocess.Popen[bytes], str, dict[str, str], str]:
     """``ordophone serve`` on a free port, once its front page answers: the server, the
     page and its headers. A port taken between the check and the server's bind (its
     simulator binds the next one, which any outgoing connection of a parallel test may
@@ -229,7 +268,8 @@ def _serve(
         while time.monotonic() < deadline and server.poll() is None:
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as response:
-                    return server, response.read().decode(), dict(response.headers)
+                    page, headers = response.read().decode(), dict(response.headers)
+                    return server, page, headers, f"http://127.0.0.1:{port}"
             except OSError:
                 time.sleep(0.1)
         if server.poll() is None:
@@ -237,7 +277,7 @@ def _serve(
         server.wait(timeout=20)
         if "Address already in use" not in Path(log.name).read_text():
             break
-    return server, "", {}
+    return server, "", {}, ""
 
 
 def _renderers(pid: int, besides: tuple[int, ...] | list[int] = ()) -> list[int]:

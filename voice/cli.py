@@ -20,6 +20,7 @@ from logging_app import create_app
 from logging_app.cli import with_app
 from logging_app.config import ConfigError
 from logging_app.db import transaction
+from logging_app.server import shared_metrics
 from voice import companion, scenarios
 
 
@@ -38,24 +39,8 @@ def _serve_with_simulator(original: click.Command) -> click.Command:
 
     @click.pass_context
     def callback(ctx: click.Context, /, **options: Any) -> None:
-        try:
-            app = create_app()
-        except ConfigError as exc:
-            raise click.ClickException(f"configuration: {exc}") from None
-        if app.config["ORDOPHONE"].twilio_configured:
-            ctx.invoke(original, **options)
-            return
-        instance = Path(app.instance_path)
-        process, started = companion.start(options["host"], options["port"], instance)
-        click.echo(
-            f"No Twilio credentials: calls go to the built-in simulator at "
-            f"{started.base_url} (try `ordophone simulate --scenario radiologist`).",
-            err=True,
-        )
-        try:
-            ctx.invoke(original, **options)
-        finally:
-            companion.stop(process)
+        with shared_metrics():  # before the app (and prometheus_client) is first loaded
+            _serve(ctx, original, options)
 
     return click.Command(
         original.name,
@@ -64,6 +49,27 @@ def _serve_with_simulator(original: click.Command) -> click.Command:
         help=(original.help or "")
         + "\n\nWithout Twilio credentials, the built-in simulator is started on port + 1.",
     )
+
+
+def _serve(ctx: click.Context, original: click.Command, options: dict[str, Any]) -> None:
+    try:
+        app = create_app()
+    except ConfigError as exc:
+        raise click.ClickException(f"configuration: {exc}") from None
+    if app.config["ORDOPHONE"].twilio_configured:
+        ctx.invoke(original, **options)
+        return
+    instance = Path(app.instance_path)
+    process, started = companion.start(options["host"], options["port"], instance)
+    click.echo(
+        f"No Twilio credentials: calls go to the built-in simulator at "
+        f"{started.base_url} (try `ordophone simulate --scenario radiologist`).",
+        err=True,
+    )
+    try:
+        ctx.invoke(original, **options)
+    finally:
+        companion.stop(process)
 
 
 @click.command()

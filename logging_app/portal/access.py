@@ -59,7 +59,8 @@ RULES: dict[str, frozenset[str]] = {
 # /verify answers anyone: a service that got a copy another way checks it without an account.
 PUBLIC_ENDPOINTS = frozenset(
     {"static", "home.index", "auth.login", "auth.sign_in", "auth.language", "verify.form",
-     "verify.check"}
+     "verify.check", "home.healthz",
+     "metrics.scrape"}
 )  # fmt: skip
 PUBLIC_BLUEPRINTS = frozenset({"voice"})
 

@@ -31,7 +31,7 @@ from logging_app.portal.access import (
 )
 from logging_app.portal.forms import ButtonForm, CancelForm, ConfirmReadBackForm, SearchForm
 from logging_app.portal.i18n import TIMEZONE
-from logging_app.record import fhir, store
+from logging_app.record import store
 
 bp = Blueprint("orders", __name__)
 PAGE_SIZE = 25
@@ -213,6 +213,8 @@ def download(number: str, version: int, copy: str) -> ResponseReturnValue:
 @bp.get("/orders/<number>/records/<int:version>/<copy>.fhir.json")
 def download_fhir(number: str, version: int, copy: str) -> ResponseReturnValue:
     """The same copy as a FHIR R4 Bundle (the order, its people, the transmission, the PDF)."""
+    from logging_app.record import fhir  # the FHIR models load on the first export only
+
     order, record = _readable_record(number, version, copy, "fhir")
     latest = store.latest_version(db.session(), order.id) == record.version
     body = fhir.to_json(fhir.bundle(record, latest=latest))

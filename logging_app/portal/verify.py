@@ -22,7 +22,7 @@ from logging_app.clock import now
 from logging_app.models import Order, VerifyCheck
 from logging_app.portal.access import current_user, visible_orders
 from logging_app.portal.forms import VerifyForm
-from logging_app.record import store, verify
+from logging_app.record import store
 
 bp = Blueprint("verify", __name__)
 MAX_ANONYMOUS_CHECKS = 20  # per address in WINDOW, for visitors not signed in
@@ -50,6 +50,8 @@ def check() -> ResponseReturnValue:
         page = render_template("verify.html", form=upload, checked=False, record=None,
                                throttled=True)  # fmt: skip
         return page, 429
+    from logging_app.record import verify  # pyHanko loads on the first check only
+
     data = upload.pdf.data.read()
     result = verify.verify_pdf(database, data)
     record = result.record

@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
-from logging_app import audit
+from logging_app import audit, health
 from logging_app.clock import now
 from logging_app.db import transaction
 from logging_app.models import (
@@ -37,7 +37,6 @@ from logging_app.models import (
 )
 from logging_app.notify import outbox
 
-from . import document, signing
 from .content import canonical_json, content_sha256, record_content, recording_of
 from .format import Copy
 from .recording import awaits_audio, fetch_audio
@@ -76,6 +75,9 @@ def issue_record(
     transaction holds the database's write lock, and every webhook would wait for the
     rendering. The unique constraint on (order, version, copy) settles a race; the loser
     looks again, so material that came in the meantime gets its own version."""
+    # pyHanko and pikepdf load here, not with the module: only the renderer signs.
+    from . import document, signing
+
     seal = signing.seal_of(app.config["ORDOPHONE"])
     _fetch_audio(app, attempt_id)
     for _ in range(ISSUE_TRIES):
@@ -278,6 +280,7 @@ def render_forever(app: Flask, stop: Event, *, poll_seconds: float = 0.5) -> Non
     on; what was due stays due."""
     wait = app.config["ORDOPHONE"].record_wait_seconds
     while not stop.is_set():
+        health.beat(app)
         try:
             with app.app_context():  # the app's clock
                 made = render_due(app, RENDERER_ACTOR, wait_seconds=wait)

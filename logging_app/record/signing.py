@@ -48,7 +48,6 @@ log = logging.getLogger(__name__)
 FIELD_NAME = "Ordophone"
 REASON = "Ordonnance verbale d'imagerie — dossier écrit"
 DEMO_COMMON_NAME = "Ordophone demo"
-DEMO_FILE = "signing-demo.p12"
 # The demo certificate outlives the records it signs (kept ten years).
 DEMO_VALIDITY = timedelta(days=365 * 25)
 # Room for the CMS container: an RSA-4096 chain of three and an RFC 3161 token fit.
@@ -115,10 +114,6 @@ def _common_name(certificate: x509.Certificate) -> str:
     return str(names[0].value) if names else certificate.subject.rfc4514_string()
 
 
-def demo_path(instance_path: Path) -> Path:
-    return instance_path / DEMO_FILE
-
-
 def ensure_demo_certificate(path: Path, organisation: str) -> bool:
     """Make the demo key and self-signed certificate at ``path`` unless it exists (mode
     0600, created exclusively so that two processes never make two). True if made now."""
@@ -171,21 +166,21 @@ def ensure_demo_certificate(path: Path, organisation: str) -> bool:
 def load_seal(
     path: Path, password: str | None, *, organisation: str, demo: bool, tsa_url: str | None
 ) -> Seal:
-    """The seal of the PKCS#12 file at ``path`` (read again only when the file changes)."""
+    """The seal of the PKCS#12 file at ``path`` (parsed again only when its bytes change)."""
     try:
-        stat = path.stat()
+        data = path.read_bytes()
     except OSError as exc:
         raise SigningError(f"cannot read {path}: {exc.strerror}") from None
-    return _load(path, stat.st_mtime_ns, password, organisation, demo, tsa_url)
+    return _load(data, password, organisation, demo, tsa_url, str(path))
 
 
 @functools.lru_cache(maxsize=4)
 def _load(
-    path: Path, _mtime: int, password: str | None, organisation: str, demo: bool, tsa: str | None
+    data: bytes, password: str | None, organisation: str, demo: bool, tsa: str | None, path: str
 ) -> Seal:
     try:
         key, certificate, chain = pkcs12.load_key_and_certificates(
-            path.read_bytes(), password.encode() if password else None
+            data, password.encode() if password else None
         )
     except ValueError:
         raise SigningError(f"{path} does not open with the password given") from None
