@@ -80,7 +80,7 @@ def init_app(app: Flask, on_webhook: Callable[[str, float], None]) -> None:
                 if value:
                     fields[key] = value
             attempt = request.args.get("attempt")
-            if attempt and attempt.isdigit():
+            if attempt and attempt.isascii() and attempt.isdigit() and len(attempt) < 10:
                 fields["attempt"] = int(attempt)
         log.info("request", extra={"fields": fields})
         return response
