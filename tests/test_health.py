@@ -14,7 +14,7 @@ from sqlalchemy import update
 from logging_app import create_app, health
 from logging_app.cli import main
 from logging_app.clock import now
-from logging_app.db import transaction
+from logging_app.db import engine_of, transaction
 from logging_app.models import TransmissionAttempt
 from tests.conftest import app_overrides
 from tests.test_written_record import arrange_transmission
@@ -53,6 +53,7 @@ def test_a_record_waiting_too_long_is_a_delay_not_an_outage(
 def test_an_unmigrated_database_is_down(tmp_path: Path) -> None:
     app = create_app(app_overrides(tmp_path))  # never migrated
     response = app.test_client().get("/healthz")
+    engine_of(app).dispose()
     body = response.get_json()
     assert response.status_code == 503 and body["status"] == "down"
     assert body["checks"]["migrations"].startswith("behind (empty, head ")
@@ -62,6 +63,7 @@ def test_an_unreachable_database_is_down(tmp_path: Path) -> None:
     url = "postgresql+psycopg://nobody@127.0.0.1:9/nothing"  # a port nothing listens on
     app = create_app(app_overrides(tmp_path) | {"DATABASE_URL": url})
     response = app.test_client().get("/healthz")
+    engine_of(app).dispose()
     body = response.get_json()
     assert response.status_code == 503 and body["status"] == "down"
     assert body["checks"]["database"].startswith("unreachable (")

@@ -34,7 +34,7 @@ from sqlalchemy import func, select
 from logging_app import create_app
 from logging_app.cli import main
 from logging_app.config import DEMO_SIGNING_FILE, ConfigError
-from logging_app.db import transaction
+from logging_app.db import engine_of, transaction
 from logging_app.models import (
     SigningCertificate,
     TranscriptSegment,
@@ -319,7 +319,12 @@ def test_records_signed_before_a_new_certificate_still_verify(
     renewed = _other_p12(tmp_path, "Clinique Fictive 2027", password=b"s3cret")
     settings = {"SIGNING_P12": str(renewed), "SIGNING_P12_PASSWORD": "s3cret",
                 "ORGANISATION_NAME": "Clinique Fictive"}  # fmt: skip
-    renewed_app = create_app(app_overrides(tmp_path) | settings)
+    same_instance = {  # not app_overrides: on PostgreSQL it would make the schema anew
+        "INSTANCE_PATH": app.instance_path,
+        "DATABASE_URL": app.config["ORDOPHONE"].database_url,
+        "SECRET_KEY": app.config["SECRET_KEY"],
+    }
+    renewed_app = create_app(same_instance | settings)
     with transaction(renewed_app) as db:  # later material: a new version is due
         attempt = db.scalars(select(TransmissionAttempt)).one()
         db.add(TranscriptSegment(attempt_id=attempt.id, transcription_sid="GT" + "9" * 32,
@@ -342,6 +347,7 @@ def test_records_signed_before_a_new_certificate_still_verify(
     assert current.stdout.count("BEGIN CERTIFICATE") == 1
     with transaction(renewed_app) as db:
         assert db.scalar(select(func.count()).select_from(SigningCertificate)) == 2
+    engine_of(renewed_app).dispose()
 
 
 @pytest.mark.parametrize(
