@@ -47,7 +47,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     )
     app.config.update({k: v for k, v in overrides.items() if k not in ENVIRONMENT_NAMES})
 
-    db.init_app(app, settings.database_url, {audit.KEY: settings.audit_key})
+    db.init_app(app, settings, {audit.KEY: settings.audit_key})
 
     # prometheus_client loads here, not with the package: ``serve`` sets its folder first.
     from logging_app import metrics

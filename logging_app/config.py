@@ -31,6 +31,10 @@ class ConfigError(Exception):
     """A configuration value is missing or malformed; the message names the variable."""
 
 
+# Twilio waits 15 s for a webhook's answer; the timeouts that bound one must leave it room.
+WEBHOOK_BUDGET_SECONDS = 10.0
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str
@@ -60,6 +64,11 @@ class Settings:
     signing_tsa_url: str | None = None  # RFC 3161 timestamps (PAdES B-T) when set
     organisation_name: str = "Ordophone (démonstration)"
     metrics_token: str | None = None  # /metrics answers only with it; unset, not at all
+    # Bounds that keep a webhook inside Twilio's 15 s when Twilio or the database is slow:
+    # a REST request's timeout, a statement's, and a wait for a lock (or SQLite's write lock).
+    twilio_rest_timeout_seconds: float = 5.0
+    database_statement_timeout_seconds: float = 8.0
+    database_lock_timeout_seconds: float = 4.0
 
     @property
     def secure_cookies(self) -> bool:
@@ -91,6 +100,20 @@ def _positive_int(values: Mapping[str, Any], name: str, default: int) -> int:
     if number <= 0:
         raise ConfigError(f"{name}: must be greater than 0, got {number}")
     return number
+
+
+def _seconds_below(values: Mapping[str, Any], name: str, default: float, limit: float) -> float:
+    """A duration in seconds, more than 0 and less than ``limit``."""
+    text = _text(values, name)
+    if text is None:
+        return default
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise ConfigError(f"{name}: expected a number of seconds, got {text!r}") from None
+    if not 0 < seconds < limit:
+        raise ConfigError(f"{name}: must be more than 0 and less than {limit:g} s, got {text}")
+    return seconds
 
 
 def _http_url(values: Mapping[str, Any], name: str, default: str) -> str:
@@ -281,6 +304,15 @@ def load_settings(values: Mapping[str, Any], instance_path: Path) -> Settings:
         signing_tsa_url=_tsa_url(values),
         organisation_name=_text(values, "ORGANISATION_NAME") or "Ordophone (démonstration)",
         metrics_token=_metrics_token(values),
+        twilio_rest_timeout_seconds=_seconds_below(
+            values, "TWILIO_REST_TIMEOUT_SECONDS", 5.0, WEBHOOK_BUDGET_SECONDS
+        ),
+        database_statement_timeout_seconds=_seconds_below(
+            values, "DATABASE_STATEMENT_TIMEOUT_SECONDS", 8.0, WEBHOOK_BUDGET_SECONDS
+        ),
+        database_lock_timeout_seconds=_seconds_below(
+            values, "DATABASE_LOCK_TIMEOUT_SECONDS", 4.0, WEBHOOK_BUDGET_SECONDS
+        ),
     )
     return _signing_check(settings)
 
@@ -311,4 +343,7 @@ ENVIRONMENT_NAMES = (
     "SIGNING_TSA_URL",
     "ORGANISATION_NAME",
     "METRICS_TOKEN",
+    "TWILIO_REST_TIMEOUT_SECONDS",
+    "DATABASE_STATEMENT_TIMEOUT_SECONDS",
+    "DATABASE_LOCK_TIMEOUT_SECONDS",
 )

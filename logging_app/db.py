@@ -17,11 +17,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, current_app, g
-from sqlalchemy import DateTime, Engine, Table, create_engine, event
+from sqlalchemy import DateTime, Engine, Table, create_engine, event, exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+from logging_app.config import Settings
 
 
 class Base(DeclarativeBase):
@@ -66,7 +68,7 @@ class _QueuedConnection(sqlite3.Connection):
             fcntl.flock(self.queue_fd, fcntl.LOCK_EX)  # the GIL is released while waiting
             self._in_turn = True
 
-    def _end_turn(self) -> None:
+    def end_turn(self) -> None:
         if self._in_turn:
             self._in_turn = False
             assert self.queue_fd is not None
@@ -76,19 +78,19 @@ class _QueuedConnection(sqlite3.Connection):
         try:
             super().commit()
         finally:
-            self._end_turn()
+            self.end_turn()
 
     def rollback(self) -> None:
         try:
             super().rollback()
         finally:
-            self._end_turn()
+            self.end_turn()
 
     def close(self) -> None:
         try:
             super().close()
         finally:
-            self._end_turn()
+            self.end_turn()
             if self.queue_fd is not None:
                 os.close(self.queue_fd)
                 self.queue_fd = None
@@ -113,12 +115,12 @@ def _configure_sqlite(engine: Engine, queue_path: str | None) -> None:
             dbapi_connection.execute("BEGIN")  # a snapshot; no write lock, no turn
             return
         dbapi_connection.take_turn()
-        dbapi_connection.execute("BEGIN IMMEDIATE")
-
-
-# How long a transaction waits for SQLite's write lock held by a writer outside the queue
-# (the sqlite3 shell, a backup): SQLite's own busy handler.
-WRITE_LOCK_TIMEOUT_S = 30.0
+        try:
+            dbapi_connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as error:
+            # Raised in an event, SQLite's error would reach the caller unwrapped.
+            dbapi_connection.end_turn()
+            raise exc.OperationalError("BEGIN IMMEDIATE", None, error) from error
 
 
 # A transaction that begins as a reader (``read_first``).
@@ -145,31 +147,54 @@ def _refuse_writes_when_reading(connection: Any, _cursor: Any, statement: str, *
         raise WriteNeeded(statement.split(None, 1)[0])
 
 
-def make_engine(database_url: str) -> Engine:
-    """Create the engine for ``database_url`` with the settings each backend needs."""
+def make_engine(
+    database_url: str, *, statement_timeout: float = 8.0, lock_timeout: float = 4.0
+) -> Engine:
+    """Create the engine for ``database_url`` with the settings each backend needs.
+
+    ``lock_timeout`` bounds a wait for a lock (on SQLite, for the write lock held by a writer
+    outside the queue: the sqlite3 shell, a backup), ``statement_timeout`` a statement (on
+    PostgreSQL), so that a webhook meeting a locked table or a slow database fails, and
+    answers, inside Twilio's 15 s."""
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         engine = create_engine(
-            url, connect_args={"timeout": WRITE_LOCK_TIMEOUT_S, "factory": _QueuedConnection}
+            url, connect_args={"timeout": lock_timeout, "factory": _QueuedConnection}
         )
         database = url.database
         in_memory = not database or database == ":memory:" or database.startswith("file::memory:")
         _configure_sqlite(engine, None if in_memory else f"{database}-writers")
     else:
         # Per worker process (4 threads): 5 connections kept, 10 more under a burst; a
-        # webhook gives up after 10 s without a connection, inside Twilio's 15 s; a
-        # connection is pinged before use, so a database restart costs a ping, not a webhook.
+        # webhook gives up after 5 s without a connection (or to connect), inside Twilio's
+        # 15 s; a connection is pinged before use, so a database restart costs a ping, not a
+        # webhook.
+        own = url.query.get("options")  # the URL's own (a search_path...) come first
+        options = (
+            f"{own if isinstance(own, str) else ''}"
+            f" -c statement_timeout={round(statement_timeout * 1000)}"
+            f" -c lock_timeout={round(lock_timeout * 1000)}"
+        ).strip()
         engine = create_engine(
-            url, pool_pre_ping=True, pool_size=5, max_overflow=10, pool_timeout=10
+            url,
+            pool_pre_ping=True,
+            pool_size=5,
+            max_overflow=10,
+            pool_timeout=5,
+            connect_args={"connect_timeout": 5, "options": options},
         )
     event.listen(engine, "before_cursor_execute", _refuse_writes_when_reading)
     return engine
 
 
-def init_app(app: Flask, database_url: str, session_info: Mapping[str, Any]) -> None:
+def init_app(app: Flask, settings: Settings, session_info: Mapping[str, Any]) -> None:
     """Attach an engine and a session factory to ``app``; close sessions at teardown.
     Every session's ``info`` starts with ``session_info`` (the audit chain's key)."""
-    engine = make_engine(database_url)
+    engine = make_engine(
+        settings.database_url,
+        statement_timeout=settings.database_statement_timeout_seconds,
+        lock_timeout=settings.database_lock_timeout_seconds,
+    )
     app.extensions["ordophone.engine"] = engine
     factory = sessionmaker(engine, expire_on_commit=False, info=dict(session_info))
     app.extensions["ordophone.sessionmaker"] = factory

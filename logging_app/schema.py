@@ -23,6 +23,9 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
     """Migrate to the head revision; returns (revision before, revision after)."""
     config = alembic_config()
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # A migration rewriting a large table may take longer than a webhook's statement.
+            connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
         before = MigrationContext.configure(connection).get_current_revision()
         config.attributes["connection"] = connection
         command.upgrade(config, "head")

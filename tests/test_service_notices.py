@@ -298,7 +298,7 @@ def test_twilio_unavailable_loses_no_text_and_sends_it_once(line: PhoneLine) -> 
     count = len(_versions(described))
     clock = FakeClock(datetime.now(UTC))
     line.app.config["CLOCK"] = clock
-    line.sim.world.message_failures.extend([503] * count + [429] * count)
+    line.sim.rest_fault("create_message", [503] * count + [429] * count)
     assert _deliver(line.app) == 0
     clock.advance(seconds=31)
     assert _deliver(line.app) == 0

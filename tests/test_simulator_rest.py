@@ -236,7 +236,7 @@ def test_a_text_is_created_fetched_and_listed_through_twilio_python() -> None:
             "+15145550000",
         )
         assert [m.sid for m in client.messages.list()] == [sent.sid]
-        sim.world.message_failures.append(503)
+        sim.rest_fault("create_message", [503])
         with pytest.raises(TwilioRestException) as refused:
             client.messages.create(to="+15145550198", from_="+15145550000", body="Encore")
         assert refused.value.status == 503

@@ -23,7 +23,14 @@ from logging_app import audit, transmissions
 from logging_app.clock import now
 from logging_app.config import Settings
 from logging_app.db import insert_unless_present, table_of, transaction
-from logging_app.models import CallLeg, Order, Recording, TranscriptSegment, TransmissionAttempt
+from logging_app.models import (
+    SUCCESSFUL_OUTCOMES,
+    CallLeg,
+    Order,
+    Recording,
+    TranscriptSegment,
+    TransmissionAttempt,
+)
 from voice import attempts, flow, params, prompts
 from voice.gateway import GatewayError, gateway_of
 
@@ -251,6 +258,9 @@ def _where_things_stand_query() -> Select[Any]:
     )
 
 
+# Outcomes the physician hears outside the wait music (after the conversation).
+_HEARD_ELSEWHERE = frozenset({*SUCCESSFUL_OUTCOMES, "awaiting_confirmation"})
+
 # An attempt and its legs, as the wait poll reads them (built once: the poll is frequent).
 _WHERE_THINGS_STAND = _where_things_stand_query()
 
@@ -269,6 +279,21 @@ def wait_message(
         return None
     attempt, legs = rows[0], [row for row in rows if row.call_sid is not None]
     effects: list[flow.Effect] = []
+    if attempt.outcome is not None and attempt.outcome not in _HEARD_ELSEWHERE:
+        # The attempt failed but the physician still waits: the REST redirect to its outcome
+        # never arrived (Twilio refused it). Only Say, Play, Pause and Redirect work here,
+        # so the poll says the outcome and asks Twilio again for the redirect.
+        language = _physician_language(db, attempt.order_id)
+        response = VoiceResponse()
+        prompts.say(response, prompts.text("wait_ended", language), language)
+        response.pause(length=5)
+        response.redirect(
+            flow.public_url(settings, "/voice/wait", attempt=attempt_id), method="POST"
+        )
+        prompt = flow.public_url(settings, "/voice/prompt")
+        if attempt.physician_call_sid is not None:
+            effects.append(attempts.redirect(attempt.physician_call_sid, prompt))
+        return str(response), effects
     if _sweeping(attempt, legs):
         effects = _sweep(db, settings, attempt_id)
     # The physician's leg is among the attempt's legs, unless a later attempt took it over.

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hmac
 import os
+import random
+import time
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -36,7 +38,15 @@ from voice.flow import CONNECTION_OVERRIDES
 
 CALL_EVENTS = ["initiated", "ringing", "answered", "completed"]
 RECORDING_EVENTS = ["in-progress", "completed", "absent"]
-REST_TIMEOUT_SECONDS = 10.0
+# Twilio answers 429 (too many requests) and 503 (unavailable) to a request it did not carry
+# out: that one request is sent again, after a growing, jittered pause (or the Retry-After
+# Twilio names), while the pauses fit in RETRY_BUDGET_SECONDS. A request that timed out or
+# lost its connection is never sent again: Twilio may have carried it out (a second call to
+# the service for one attempt). Texts are not retried here: the notices' outbox sends them
+# again on its own schedule, and its sender must not wait.
+RETRIED_STATUSES = frozenset({429, 503})
+RETRY_BUDGET_SECONDS = 8.0
+FIRST_RETRY_SECONDS = 0.5
 SIGNATURE_ALGORITHMS = frozenset({HMAC_SHA1, HMAC_SHA256})
 
 
@@ -48,12 +58,12 @@ class BaseUrlHttpClient(TwilioHttpClient):  # type: ignore[misc]
     """twilio-python's HTTP client, sending every request to ``base_url`` instead of the
     host twilio-python chose (api.twilio.com), path and query unchanged."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, timeout: float) -> None:
         # The environment's proxy for ``base_url`` (HTTPS_PROXY, NO_PROXY...) and CA bundle
         # (REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE) are read once, here: with ``trust_env``,
         # requests reads them again on every request (a third of a request's CPU).
         proxy = get_environ_proxies(base_url)
-        super().__init__(timeout=REST_TIMEOUT_SECONDS, proxy=proxy or None)
+        super().__init__(timeout=timeout, proxy=proxy or None)
         self.session.trust_env = False
         bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
         if bundle:
@@ -67,8 +77,35 @@ class BaseUrlHttpClient(TwilioHttpClient):  # type: ignore[misc]
         return urlunsplit((self.base.scheme, self.base.netloc, path, parts.query, ""))
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
-        response: Response = super().request(method, self.target(url), *args, **kwargs)
-        return response
+        """The request, sent again while Twilio answers 429 or 503 (``RETRIED_STATUSES``), if
+        it is about calls."""
+        target = self.target(url)
+        if "/Calls" not in urlsplit(target).path:
+            response: Response = super().request(method, target, *args, **kwargs)
+            return response
+        deadline = time.monotonic() + RETRY_BUDGET_SECONDS
+        pause = FIRST_RETRY_SECONDS
+        while True:
+            response = super().request(method, target, *args, **kwargs)
+            if response.status_code not in RETRIED_STATUSES:
+                return response
+            wait = _retry_after(response)
+            if wait is None:
+                wait = random.uniform(pause / 2, pause)  # noqa: S311 - jitter, not a secret
+            if time.monotonic() + wait > deadline:
+                return response
+            time.sleep(wait)
+            pause *= 2
+
+
+def _retry_after(response: Response) -> float | None:
+    """The seconds of a Retry-After header (a number; an HTTP date is ignored)."""
+    value = (response.headers or {}).get("Retry-After", "")
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return seconds if seconds >= 0 else None
 
 
 class Gateway:
@@ -85,7 +122,9 @@ class Gateway:
             sid, token = settings.twilio_account_sid, settings.twilio_auth_token
             if not (sid and token):
                 raise GatewayError("TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are not set")
-            http = BaseUrlHttpClient(settings.twilio_api_base_url)
+            http = BaseUrlHttpClient(
+                settings.twilio_api_base_url, settings.twilio_rest_timeout_seconds
+            )
             if settings.twilio_api_key and settings.twilio_api_secret:
                 # An API key, as Twilio recommends: it can be revoked alone, and the auth
                 # token then only checks webhooks.
@@ -147,7 +186,7 @@ class Gateway:
             response = http.session.get(
                 http.target(recording_url + ".wav"),
                 auth=(client.username, client.password),
-                timeout=REST_TIMEOUT_SECONDS,
+                timeout=self.settings.twilio_rest_timeout_seconds,
             )
         except OSError as exc:
             raise GatewayError(f"recording not fetched: {type(exc).__name__}") from None

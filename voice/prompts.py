@@ -105,6 +105,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "fr": "Nous appelons {service}. Votre conversation avec le professionnel sera enregistrée.",
         "en": "We are calling {service}. Your conversation with the professional will be recorded.",
     },
+    "wait_ended": {
+        "fr": "L'ordonnance n'a pas été transmise. Vous pouvez raccrocher et rappeler.",
+        "en": "The order was not transmitted. You may hang up and call again.",
+    },
     "wait_ringing": {
         "fr": "Le service sonne. Restez en ligne.",
         "en": "The service is ringing. Please stay on the line.",
@@ -252,6 +256,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "fr": "Désolé, une erreur technique empêche de poursuivre cet appel.",
         "en": "Sorry, a technical error prevents this call from continuing.",
     },
+    "database_error": {
+        "fr": "Désolé, une erreur technique interrompt cet appel. L'ordonnance n'a pas été "
+        "transmise : elle devra être redonnée dans un nouvel appel, dans quelques minutes.",
+        "en": "Sorry, a technical error interrupts this call. The order was not transmitted: "
+        "it will have to be given again in a new call, in a few minutes.",
+    },
+    "one_moment": {"fr": "Un instant, s'il vous plaît.", "en": "One moment, please."},
 }
 
 

@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from flask import Blueprint, Flask, Response, current_app, request
 from sqlalchemy import delete, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 from twilio.request_validator import SIGNATURE_SETTINGS_HEADER
 from twilio.twiml.voice_response import VoiceResponse
@@ -113,6 +113,37 @@ def check_fields() -> Response | None:
     return _response(_technical_error(), 200)
 
 
+class CommitInDoubt(SQLAlchemyError):
+    """The commit itself failed (the connection was lost while committing): the work may or
+    may not have been kept, so the answer must not say which."""
+
+
+@bp.errorhandler(SQLAlchemyError)
+def database_failed(error: SQLAlchemyError) -> Response:
+    """The database is down, full, or held by a lock past its timeout: every webhook still
+    answers at once, so that the caller hears a clear outcome inside Twilio's 15 s and
+    Twilio's own fallback is not needed. Nothing was written (the transaction rolled back),
+    so a TwiML request hears that the order was not transmitted and hangs up; the waiting
+    physician's poll waits a moment and asks again; a status callback gets 503, which
+    Twilio retries (the URLs' connection overrides)."""
+    route = request.path.removeprefix(bp.url_prefix or "")
+    current_app.logger.error("webhook %s: database error %s", route, type(error).__name__)
+    if route.startswith("/status/"):
+        return Response(status=503)
+    response = VoiceResponse()
+    if route == "/wait":
+        for language in ("fr", "en"):
+            prompts.say(response, prompts.text("one_moment", language), language)
+        response.pause(length=3)
+        response.redirect(signed_url(), method="POST")
+        return _response(str(response), 200)
+    said = "technical_error" if isinstance(error, CommitInDoubt) else "database_error"
+    for language in ("fr", "en"):
+        prompts.say(response, prompts.text(said, language), language)
+    response.hangup()
+    return _response(str(response), 200)
+
+
 def _respond(work: Callable[[Session], Reply], *, reading: bool = False) -> Response:
     """Run ``work``, commit it with its receipt (one transaction, one disk sync), and
     answer; the REST work that follows runs once the answer has been sent. Its writing
@@ -162,7 +193,7 @@ def _respond_once(db: Session, work: Callable[[Session], Reply]) -> Response:
                     "body": reply.body,
                 },
             )
-        db.commit()
+        _commit(db)
     except IntegrityError:
         db.rollback()
         seen = _receipt(db, token) if token else None
@@ -179,6 +210,19 @@ def _respond_once(db: Session, work: Callable[[Session], Reply]) -> Response:
     if later:
         response.call_on_close(lambda: _run_effects(app, later))
     return response
+
+
+def _commit(db: Session) -> None:
+    """Commit; a server database that fails during the commit leaves it in doubt (SQLite,
+    a local file, rolls a failed commit back)."""
+    try:
+        db.commit()
+    except IntegrityError:
+        raise
+    except SQLAlchemyError as exc:
+        if db.get_bind().dialect.name == "sqlite":
+            raise
+        raise CommitInDoubt(type(exc).__name__) from exc
 
 
 def _receipt(db: Session, token: str) -> WebhookReceipt | None:

@@ -3,17 +3,41 @@ administrators, behind one access table, CSRF tokens and security headers."""
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, Response, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import format_datetime
 from flask_wtf.csrf import CSRFError, CSRFProtect
-from werkzeug.exceptions import HTTPException
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from logging_app.portal import access, headers, i18n, labels
 
 
 def _error_page(error: HTTPException) -> ResponseReturnValue:
     return render_template("error.html", error=error), error.code or 500
+
+
+# When even the error page cannot be drawn (it reads the signed-in user's session).
+_BARE_UNAVAILABLE = (
+    "<!doctype html><html lang=fr><meta charset=utf-8><title>503</title>"
+    "<h1>Service momentanément indisponible</h1><p>Rien n'a été modifié. "
+    "Réessayez dans quelques minutes.</p><hr lang=en><h1 lang=en>Service unavailable</h1>"
+    "<p lang=en>Nothing was changed. Try again in a few minutes.</p></html>"
+)
+
+
+def _failure_page(error: Exception) -> ResponseReturnValue:
+    """A database that cannot be reached (503) or a fault of ours (500): a page that says
+    so, in the user's language, never a traceback; the log names the error's kind only."""
+    unavailable = isinstance(error, SQLAlchemyError)
+    current_app.logger.error(
+        "%s %s failed: %s", request.method, request.url_rule or "-", type(error).__name__
+    )
+    shown: HTTPException = ServiceUnavailable() if unavailable else InternalServerError()
+    try:
+        return render_template("error.html", error=shown), 503 if unavailable else 500
+    except Exception:  # the page itself needs what failed
+        return Response(_BARE_UNAVAILABLE, status=503, mimetype="text/html")
 
 
 def init_app(app: Flask) -> None:
@@ -48,3 +72,5 @@ def init_app(app: Flask) -> None:
     for code in (400, 401, 403, 404, 405, 413):
         app.register_error_handler(code, _error_page)
     app.register_error_handler(CSRFError, _error_page)
+    app.register_error_handler(SQLAlchemyError, _failure_page)
+    app.register_error_handler(InternalServerError, _failure_page)

@@ -16,10 +16,9 @@ What it is
   Participants.json` and `Participants/<CA>.json` (fetch; DELETE removes the participant,
   whose `<Dial>` action then runs), `Messages.json` (create, list) and `Messages/<SM>.json`
   (fetch): a text is logged (`[sms] to +1…: …`) and reported `sent` then `delivered` to its
-  StatusCallback (`World.undeliverable`: `undelivered`, 30003; `World.message_failures`: the
-  next creates answer those HTTP statuses). HTTP Basic auth with the account SID and auth token;
-  errors are Twilio-shaped (`{"code": 20404, "message": ..., "more_info": ..., "status"}`),
-  so twilio-python raises `TwilioRestException` as with Twilio.
+  StatusCallback (`World.undeliverable`: `undelivered`, 30003). HTTP Basic auth with the
+  account SID and auth token; errors are Twilio-shaped (`{"code": 20404, "message": ...,
+  "more_info": ..., "status"}`), so twilio-python raises `TwilioRestException` as with Twilio.
 - A **TwiML interpreter**: each call runs in its own thread, requests its TwiML with the
   standard parameters (AccountSid, ApiVersion, CallSid, CallStatus, Called, Caller,
   Direction, From, To, ParentCallSid), signed as Twilio does (`X-Twilio-Signature` =
@@ -29,7 +28,9 @@ What it is
 - **Parties as scripts** (see `voice.simulator.parties`): who answers each number, what
   they press and say, when they hang up, a receptionist handing over to a technologist.
 - **Fault injection** (`Faults`): duplicated webhooks, reordered status callbacks, a
-  failing primary URL so that the FallbackUrl is used, answers lost to a reset connection.
+  failing primary URL so that the FallbackUrl is used, answers lost to a reset connection;
+  and the REST API's switches (`Simulator.rest_fault`, `PUT /_sim/rest-faults`): an
+  operation answers HTTP errors (429, 503… with `Retry-After`) or answers late.
 - A **control API** for another process (`/_sim/scenarios`, see `voice.simulator.scenarios`)
   and a command line: `python -m voice.simulator --port 5001 --account-sid AC… --auth-token …`.
 
@@ -112,6 +113,14 @@ FallbackUrl. The application therefore sees both requests, which exercises idemp
 `reset_paths` lets the application do its work and answer, then loses the answer (the
 connection is reset): what a worker killed mid-request looks like to Twilio. The URL's
 overrides decide whether it is retried (`rp=rt`).
+
+REST faults are set by operation, the REST view's name (`create_call`, `update_call`,
+`create_message`, `create_recording`…): `sim.rest_fault("create_call", [503, 429],
+retry_after=1)` makes its next two requests answer 503 then 429 (Twilio-shaped errors, so
+twilio-python raises `TwilioRestException`), `sim.rest_fault("create_call", latency=30)`
+holds each request 30 s *before* handling it: a client that gives up at 10 s has still
+placed the call, as when Twilio answers late. `World.rest_requests` counts each
+operation's requests, faulted ones included. `sim.clear_rest_faults()` ends them.
 
 Semantics worth knowing
 -----------------------

@@ -8,6 +8,7 @@ bodies, and JSON shaped like Twilio's (what twilio-python's resources read).
 from __future__ import annotations
 
 import hmac
+import time
 from typing import Any
 
 from flask import Response, current_app, jsonify, request
@@ -58,6 +59,33 @@ def check_auth() -> tuple[Response, int] | None:
     if (request.view_args or {}).get("account_sid", world.account_sid) != world.account_sid:
         return twilio_error(403, 20005, "The account SID in the URL is not yours")
     return None
+
+
+def injected_fault() -> tuple[Response, int] | None:
+    """The operation's fault switch (``World.rest_faults``, keyed by the view's name): hold
+    the request ``latency`` seconds, then answer the next status queued, if any (before each
+    REST request, once it is authenticated)."""
+    world = engine().world
+    operation = (request.endpoint or "").rpartition(".")[2]
+    with world.lock:
+        world.rest_requests[operation] += 1
+        fault = world.rest_faults.get(operation)
+        latency = fault.latency if fault is not None else 0.0
+        status = fault.statuses.pop(0) if fault is not None and fault.statuses else None
+        retry_after = fault.retry_after if fault is not None else None
+    if latency:
+        world.log(None, "sim", f"fault: {operation} is held {latency:g} s")
+        time.sleep(latency)
+    if status is None:
+        return None
+    world.log(None, "sim", f"fault: {operation} answers HTTP {status}")
+    code = 20429 if status == 429 else 20500
+    response, status = twilio_error(
+        status, code, "Too many requests" if status == 429 else "Service unavailable"
+    )
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response, status
 
 
 def form_list(name: str) -> list[str]:

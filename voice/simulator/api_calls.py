@@ -13,6 +13,7 @@ from voice.simulator.api import (
     check_auth,
     engine,
     form_list,
+    injected_fault,
     not_found,
     page,
     twilio_error,
@@ -22,6 +23,7 @@ from voice.simulator.world import Call, Redirect, new_sid
 
 bp = Blueprint("sim_calls", __name__, url_prefix=PREFIX)
 bp.before_request(check_auth)
+bp.before_request(injected_fault)
 
 ProblemOr = tuple[Response, int]
 

@@ -12,6 +12,7 @@ from voice.simulator.api import (
     check_auth,
     conference_json,
     engine,
+    injected_fault,
     not_found,
     page,
     participant_json,
@@ -19,6 +20,7 @@ from voice.simulator.api import (
 
 bp = Blueprint("sim_conferences", __name__, url_prefix=PREFIX)
 bp.before_request(check_auth)
+bp.before_request(injected_fault)
 
 ProblemOr = tuple[Response, int]
 

@@ -12,6 +12,7 @@ from voice.simulator.api import (
     check_auth,
     engine,
     form_list,
+    injected_fault,
     not_found,
     page,
     recording_json,
@@ -21,6 +22,7 @@ from voice.simulator.api import (
 
 bp = Blueprint("sim_media", __name__, url_prefix=PREFIX)
 bp.before_request(check_auth)
+bp.before_request(injected_fault)
 
 ProblemOr = tuple[Response, int]
 

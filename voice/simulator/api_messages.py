@@ -4,8 +4,8 @@ A created text is `queued`, then `sent` and `delivered` (or `undelivered`, error
 a number in `World.undeliverable`), each reported to its StatusCallback, signed like every
 webhook, in order, once the carrier has had it (`CARRIER_SECONDS` of real time after the
 create has been answered, as on Twilio, where reports never beat the REST answer).
-`World.message_failures` makes the next creates answer an HTTP error (503 or 429, as
-Twilio under load), one status per request.
+`World.rest_faults["create_message"]` makes the next creates answer an HTTP error (503 or
+429, as Twilio under load), one status per request.
 """
 
 from __future__ import annotations
@@ -16,13 +16,23 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from voice.simulator.api import PREFIX, check_auth, date, engine, not_found, page, twilio_error
+from voice.simulator.api import (
+    PREFIX,
+    check_auth,
+    date,
+    engine,
+    injected_fault,
+    not_found,
+    page,
+    twilio_error,
+)
 from voice.simulator.engine import Engine
 from voice.simulator.world import Message, new_sid
 
 logger = logging.getLogger("voice.simulator")
 bp = Blueprint("sim_messages", __name__, url_prefix=PREFIX)
 bp.before_request(check_auth)
+bp.before_request(injected_fault)
 
 CARRIER_SECONDS = 0.2
 MAX_BODY = 1600  # Twilio's limit on a message body, in characters
@@ -35,11 +45,6 @@ def create_message(account_sid: str) -> tuple[Response, int]:
     form = request.form
     sim = engine()
     world = sim.world
-    with world.lock:
-        failure = world.message_failures.pop(0) if world.message_failures else None
-    if failure is not None:
-        world.log(None, "sim", f"fault: the Messages API answers HTTP {failure}")
-        return twilio_error(failure, 20429 if failure == 429 else 20500, "Service unavailable")
     to, from_, body = form.get("To", ""), form.get("From", ""), form.get("Body", "")
     if not to.startswith("+") or not to[1:].isdigit():
         return twilio_error(400, 21211, f"The 'To' number {to} is not a valid phone number.")

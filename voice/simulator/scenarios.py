@@ -15,6 +15,12 @@ returns its readable log (`?wait=30` waits up to 30 s for the end). A scenario:
                  "fail_primary": false, "fail_paths": [], "reset_paths": [], "seed": 0}
     }
 
+`PUT /_sim/rest-faults` sets the REST API's fault switches, replacing those set before
+(`{}` clears them), by operation, the REST view's name; `GET` shows them:
+
+    {"create_call": {"statuses": [503, 429], "retry_after": 1, "latency": 0},
+     "update_call": {"latency": 30}}
+
 Numbers are registered for the whole simulator (a later scenario dialling the same
 number replaces them); the calls placed to them belong to the scenario that registered
 them, and so do their log lines. Give concurrent scenarios distinct numbers.
@@ -29,7 +35,7 @@ from flask import Blueprint, Response, jsonify, request
 from voice.simulator import calls
 from voice.simulator.api import check_auth, engine, twilio_error
 from voice.simulator.parties import answer, behaviour_from_json, script_from_json
-from voice.simulator.world import Faults, NumberEntry, new_sid
+from voice.simulator.world import Faults, NumberEntry, RestFault, new_sid
 
 bp = Blueprint("sim_control", __name__, url_prefix="/_sim")
 bp.before_request(check_auth)
@@ -145,3 +151,43 @@ def create_number() -> ProblemOr | tuple[str, int]:
 @bp.get("/log")
 def show_log() -> Response:
     return Response(engine().world.log_text(), mimetype="text/plain")
+
+
+def rest_faults_from_json(data: Any) -> dict[str, RestFault]:
+    if not isinstance(data, dict):
+        raise ValueError("the REST faults are an object, by operation")
+    switches = {}
+    for operation, fault in data.items():
+        if not isinstance(fault, dict) or set(fault) - set(RestFault.__dataclass_fields__):
+            raise ValueError(f"{operation}: expected statuses, retry_after and latency")
+        statuses = [int(status) for status in fault.get("statuses", [])]
+        if not all(400 <= status <= 599 for status in statuses):
+            raise ValueError(f"{operation}: statuses must be HTTP errors (400-599)")
+        retry_after = fault.get("retry_after")
+        latency = float(fault.get("latency", 0))
+        if not 0 <= latency <= 600:
+            raise ValueError(f"{operation}: latency must be 0 to 600 seconds")
+        switches[operation] = RestFault(
+            statuses, None if retry_after is None else int(retry_after), latency
+        )
+    return switches
+
+
+@bp.put("/rest-faults")
+def set_rest_faults() -> ProblemOr:
+    try:
+        switches = rest_faults_from_json(request.get_json(silent=True))
+    except (ValueError, TypeError) as error:
+        return twilio_error(400, 21000, f"invalid REST faults: {error}")
+    world = engine().world
+    with world.lock:
+        world.rest_faults = switches
+    return show_rest_faults()
+
+
+@bp.get("/rest-faults")
+def show_rest_faults() -> ProblemOr:
+    world = engine().world
+    with world.lock:
+        body = {operation: vars(fault) for operation, fault in world.rest_faults.items()}
+        return jsonify(body), 200

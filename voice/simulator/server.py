@@ -12,7 +12,7 @@ from voice.simulator.engine import Engine
 from voice.simulator.parties import Behaviour, Script, answer
 from voice.simulator.serving import ServedApp, serve_wsgi
 from voice.simulator.transport import Dispatcher, Exchange, Signing, Transport
-from voice.simulator.world import Call, Faults, NumberEntry, World
+from voice.simulator.world import Call, Faults, NumberEntry, RestFault, World
 
 
 def create_app(engine: Engine) -> Flask:
@@ -186,6 +186,25 @@ class Simulator:
                 raise TimeoutError(f"call {call.sid} still {call.status} after {timeout} s")
         if not self.engine.dispatcher.flush(timeout):
             raise TimeoutError("status callbacks still undelivered")
+
+    def rest_fault(
+        self,
+        operation: str,
+        statuses: Iterable[int] = (),
+        *,
+        retry_after: int | None = None,
+        latency: float = 0.0,
+    ) -> None:
+        """Make the REST ``operation`` (``create_call``, ``update_call``, ``create_message``…)
+        answer ``statuses`` to its next requests, one each, and hold every request of it
+        ``latency`` seconds; replaces the operation's previous switch."""
+        with self.world.lock:
+            self.world.rest_faults[operation] = RestFault(list(statuses), retry_after, latency)
+
+    def clear_rest_faults(self) -> None:
+        """The REST API answers normally again."""
+        with self.world.lock:
+            self.world.rest_faults.clear()
 
     def log_text(self) -> str:
         """The readable log of everything that happened."""

@@ -198,6 +198,19 @@ class Message:
 
 
 @dataclass
+class RestFault:
+    """A fault switch of one REST operation (a view's name: ``create_call``, ``update_call``,
+    ``create_message``...): the HTTP statuses its next requests answer, one per request, with
+    ``Retry-After: retry_after`` when set; and ``latency``, real seconds every request of it
+    is held *before* it is handled, so that a client that gives up sooner has still had its
+    request carried out, as when Twilio answers late."""
+
+    statuses: list[int] = field(default_factory=list)
+    retry_after: int | None = None
+    latency: float = 0.0
+
+
+@dataclass
 class NumberEntry:
     behaviour: Behaviour
     script: Script
@@ -229,9 +242,10 @@ class World:
         self.transcriptions: dict[str, Transcription] = {}
         self.numbers: dict[str, NumberEntry] = {}
         self.messages: dict[str, Message] = {}
-        # Fault switches of the Messages API: the HTTP statuses the next creates answer
-        # (503, 429...: consumed one per request), and numbers no text reaches.
-        self.message_failures: list[int] = []
+        # The REST API's fault switches, by operation (``RestFault``), and how many requests
+        # each operation has had (faulted ones included); numbers no text reaches.
+        self.rest_faults: dict[str, RestFault] = {}
+        self.rest_requests: Counter[str] = Counter()
         self.undeliverable: set[str] = set()
         self._log: list[tuple[str | None, str]] = []
         self.base_url = "http://127.0.0.1"
