@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean chromium pdf-tools fhir-schema package-check
+.PHONY: run test lint bench faults clean chromium pdf-tools fhir-schema package-check
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -73,6 +73,12 @@ package-check: $(STAMP)
 QUICK ?=
 bench: $(STAMP)
 	$(BIN)/python -m bench.run $(if $(filter 1,$(QUICK)),--quick)
+
+# The faults of a hospital network injected under calls, then the oracle: one table (about 15
+# min here; QUICK=1, one call per fault, is what CI runs). PostgreSQL rows need a server
+# (BENCH_DATABASE_URL, default the local one); the disk-full row needs root (a tmpfs mount).
+faults: $(STAMP)
+	$(BIN)/python -m bench.faults $(if $(filter 1,$(QUICK)),--quick)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

@@ -18,8 +18,11 @@ successful one).
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -137,6 +140,25 @@ def tally(db: Session, expected: dict[str, Expected]) -> Tally:
             result.lost += 1
             result.mismatches.append(f"{number}: lost: {actual} instead of {wanted}")
     return result
+
+
+def service_calls(urls: Iterable[str]) -> list[str]:
+    """The attempts for which the service was called more than once (``urls``: the voice
+    URL of every call Ordophone placed, which names its attempt)."""
+    attempts = Counter(parse_qs(urlsplit(url).query).get("attempt", ["?"])[0] for url in urls)
+    return [f"attempt {a}: the service was called {n} times" for a, n in attempts.items() if n > 1]
+
+
+def record_files(db: Session) -> list[str]:
+    """Records whose stored PDF is not whole: its bytes' SHA-256 is not the one stored, or
+    it does not end as a PDF does (a write cut short)."""
+    problems = []
+    for record_id, pdf, digest in db.execute(
+        select(WrittenRecord.id, WrittenRecord.pdf, WrittenRecord.sha256)
+    ):
+        if hashlib.sha256(pdf).hexdigest() != digest or b"%%EOF" not in pdf[-1024:]:
+            problems.append(f"record {record_id}: its PDF is not whole")
+    return problems
 
 
 def record_count(db: Session) -> int:
