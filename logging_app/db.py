@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import os
 import sqlite3
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -62,11 +63,23 @@ class _QueuedConnection(sqlite3.Connection):
 
     queue_fd: int | None = None
     _in_turn = False
+    lock_timeout = 4.0  # the whole wait for the write lock: in the queue, then SQLite's
+    _busy_ms: int | None = None  # the busy timeout last set (None: the connection's own)
 
     def take_turn(self) -> None:
         if self.queue_fd is not None and not self._in_turn:
+            began = time.monotonic()
             fcntl.flock(self.queue_fd, fcntl.LOCK_EX)  # the GIL is released while waiting
             self._in_turn = True
+            # A writer outside the queue holding the lock makes each writer in the queue
+            # wait its busy timeout in turn: what was spent queueing comes off SQLite's
+            # wait, so that no transaction waits much longer than ``lock_timeout`` in all.
+            waited = time.monotonic() - began
+            busy_ms = None if waited < 0.05 else max(50, round((self.lock_timeout - waited) * 1000))
+            if busy_ms != self._busy_ms:
+                restored = round(self.lock_timeout * 1000) if busy_ms is None else busy_ms
+                self.execute(f"PRAGMA busy_timeout = {restored}")
+                self._busy_ms = busy_ms
 
     def end_turn(self) -> None:
         if self._in_turn:
@@ -96,7 +109,7 @@ class _QueuedConnection(sqlite3.Connection):
                 self.queue_fd = None
 
 
-def _configure_sqlite(engine: Engine, queue_path: str | None) -> None:
+def _configure_sqlite(engine: Engine, queue_path: str | None, lock_timeout: float) -> None:
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
@@ -107,6 +120,7 @@ def _configure_sqlite(engine: Engine, queue_path: str | None) -> None:
         cursor.close()
         if queue_path is not None:
             dbapi_connection.queue_fd = os.open(queue_path, os.O_RDWR | os.O_CREAT, 0o600)
+            dbapi_connection.lock_timeout = lock_timeout
 
     @event.listens_for(engine, "begin")
     def on_begin(connection: Any) -> None:
@@ -163,7 +177,7 @@ def make_engine(
         )
         database = url.database
         in_memory = not database or database == ":memory:" or database.startswith("file::memory:")
-        _configure_sqlite(engine, None if in_memory else f"{database}-writers")
+        _configure_sqlite(engine, None if in_memory else f"{database}-writers", lock_timeout)
     else:
         # Per worker process (4 threads): 5 connections kept, 10 more under a burst; a
         # webhook gives up after 5 s without a connection (or to connect), inside Twilio's
