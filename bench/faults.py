@@ -150,12 +150,6 @@ class Harness:
         url = make_url(self.database_url)
         return Path(str(url.database)) if url.get_backend_name() == "sqlite" else None
 
-    def renderer(self) -> int | None:
-        tasks = Path(f"/proc/{self.server.process.pid}/task").glob("*/children")
-        children = [int(child) for task in tasks for child in task.read_text().split()]
-        found = [c for c in children if b"records" in load._command_line(c)]
-        return found[0] if found else None
-
 
 @contextmanager
 def harness(database: str, folder: Path, workers: int, exchanges: load.Exchanges,
@@ -292,7 +286,7 @@ def renderer_killed(h: Harness) -> None:
     while time.monotonic() < deadline and kills < 3:
         with transaction(h.app) as db:
             due = issuing.anything_due(db)
-        pid = h.renderer()
+        pid = h.server.renderer()
         if due and pid is not None:
             os.kill(pid, signal.SIGKILL)
             kills += 1

@@ -84,11 +84,18 @@ class Server:
     base_url: str
     log_path: Path
 
+    def _children(self) -> list[int]:
+        tasks = Path(f"/proc/{self.process.pid}/task").glob("*/children")
+        return [int(child) for task in tasks for child in task.read_text().split()]
+
     def workers(self) -> list[int]:
         """The worker processes' ids (the master's children but the records renderer)."""
-        tasks = Path(f"/proc/{self.process.pid}/task").glob("*/children")
-        children = [int(child) for task in tasks for child in task.read_text().split()]
-        return [child for child in children if b"records" not in _command_line(child)]
+        return [child for child in self._children() if b"records" not in _command_line(child)]
+
+    def renderer(self) -> int | None:
+        """The records renderer's process id (the master's child running ``records``)."""
+        found = [child for child in self._children() if b"records" in _command_line(child)]
+        return found[0] if found else None
 
     def kill_worker(self) -> int:
         """SIGKILL one worker (gunicorn starts another); returns its pid."""

@@ -130,18 +130,15 @@ def database_failed(error: SQLAlchemyError) -> Response:
     current_app.logger.error("webhook %s: database error %s", route, type(error).__name__)
     if route.startswith("/status/"):
         return Response(status=503)
-    response = VoiceResponse()
     if route == "/wait":
+        response = VoiceResponse()
         for language in ("fr", "en"):
             prompts.say(response, prompts.text("one_moment", language), language)
         response.pause(length=3)
         response.redirect(signed_url(), method="POST")
         return _response(str(response), 200)
     said = "technical_error" if isinstance(error, CommitInDoubt) else "database_error"
-    for language in ("fr", "en"):
-        prompts.say(response, prompts.text(said, language), language)
-    response.hangup()
-    return _response(str(response), 200)
+    return _response(_technical_error(said), 200)
 
 
 def _respond(work: Callable[[Session], Reply], *, reading: bool = False) -> Response:
@@ -301,11 +298,7 @@ def prompt() -> Response:
 @bp.post("/fallback")
 def fallback() -> Response:
     """Twilio could not get TwiML: apologise and hang up; never take an order here."""
-    response = VoiceResponse()
-    for language in ("fr", "en"):
-        prompts.say(response, prompts.text("technical_error", language), language)
-    response.hangup()
-    return _response(str(response), 200)
+    return _response(_technical_error(), 200)
 
 
 def _start_physician(db: Session, form: Mapping[str, str]) -> Reply:
@@ -373,10 +366,11 @@ def _current_prompt(db: Session, form: Mapping[str, str]) -> Reply:
     return Reply(flow.render(Context(db, leg, _settings(), form)))
 
 
-def _technical_error() -> str:
+def _technical_error(key: str = "technical_error") -> str:
+    """Prompt ``key`` in French then English, and hang up."""
     response = VoiceResponse()
     for language in ("fr", "en"):
-        prompts.say(response, prompts.text("technical_error", language), language)
+        prompts.say(response, prompts.text(key, language), language)
     response.hangup()
     return str(response)
 
